@@ -1,0 +1,10 @@
+"""Developer machine: `make run`. Debug on, an insecure key only when none is given."""
+
+from __future__ import annotations
+
+from .base import *  # noqa: F403
+from .base import SECRET_KEY as _SECRET_KEY
+from .base import env_bool
+
+DEBUG = env_bool("DJANGO_DEBUG", True)
+SECRET_KEY = _SECRET_KEY or "local-only-insecure-key-do-not-use-in-production"

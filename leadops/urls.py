@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+
+from leads import views as lead_views
+from leads import views_system
+
+urlpatterns = [
+    path("", lead_views.home, name="home"),
+    path("no-role/", lead_views.no_role, name="no_role"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("leads/", include("leads.urls")),
+    path("reports/", include("reporting.urls")),
+    path("system/status/", views_system.system_status_view, name="system_status"),
+    path("admin/", admin.site.urls),
+]

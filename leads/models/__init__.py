@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from .activity import Activity, ActivityKind
+from .campaign import Campaign, CampaignKind
+from .lead import Lead, SizeBand, SourceChannel, Timeframe
+from .people import Profile, Team
+from .stage_change import StageChange
+from .system import Heartbeat
+
+__all__ = [
+    "Activity",
+    "ActivityKind",
+    "Campaign",
+    "CampaignKind",
+    "Heartbeat",
+    "Lead",
+    "Profile",
+    "SizeBand",
+    "SourceChannel",
+    "StageChange",
+    "Team",
+    "Timeframe",
+]

@@ -1,0 +1,38 @@
+"""Which pages each role sees in the navigation, and which page is each role's home."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.urls import reverse
+
+from leads.roles import Role, has_role, is_admin
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url: str
+
+
+def nav_items(user) -> list[NavItem]:
+    items: list[NavItem] = []
+    if is_admin(user) or has_role(user, Role.SALES_REP, Role.SALES_MANAGER, Role.MARKETING):
+        items.append(NavItem("Leads", reverse("leads:list")))
+    if is_admin(user) or has_role(user, Role.EXECUTIVE, Role.SALES_MANAGER, Role.MARKETING):
+        items.append(NavItem("Dashboard", reverse("reporting:dashboard")))
+    if is_admin(user):
+        items.append(NavItem("System status", reverse("system_status")))
+        items.append(NavItem("Admin", reverse("admin:index")))
+    return items
+
+
+def home_url(user) -> str:
+    """Return the page a user lands on after login, by role."""
+    if is_admin(user):
+        return reverse("system_status")
+    if has_role(user, Role.SALES_REP, Role.SALES_MANAGER, Role.MARKETING):
+        return reverse("leads:list")
+    if has_role(user, Role.EXECUTIVE):
+        return reverse("reporting:dashboard")
+    return reverse("no_role")

@@ -1,0 +1,8 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class NurtureConfig(AppConfig):
+    name = "nurture"
+    verbose_name = "Nurture"

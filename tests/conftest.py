@@ -1,0 +1,61 @@
+"""Shared fixtures: the named people of the permission tests, as healthchecks names alice, bob, charlie."""
+
+from __future__ import annotations
+
+import pytest
+
+from leads.roles import Role
+from tests.factories import LeadFactory, TeamFactory, UserFactory
+
+
+@pytest.fixture
+def team_east(db):
+    return TeamFactory(name="East")
+
+
+@pytest.fixture
+def team_west(db):
+    return TeamFactory(name="West")
+
+
+@pytest.fixture
+def manager(team_east):
+    return UserFactory(username="maria", role=Role.SALES_MANAGER, team=team_east)
+
+
+@pytest.fixture
+def alice(team_east, manager):
+    """A rep on the East team."""
+    return UserFactory(username="alice", role=Role.SALES_REP, team=team_east, team__manager=manager)
+
+
+@pytest.fixture
+def bob(team_east, manager):
+    """Another rep on the East team."""
+    return UserFactory(username="bob", role=Role.SALES_REP, team=team_east, team__manager=manager)
+
+
+@pytest.fixture
+def charlie(team_west):
+    """A rep on the West team."""
+    return UserFactory(username="charlie", role=Role.SALES_REP, team=team_west)
+
+
+@pytest.fixture
+def marketer(db):
+    return UserFactory(username="mark", role=Role.MARKETING)
+
+
+@pytest.fixture
+def executive(db):
+    return UserFactory(username="erin", role=Role.EXECUTIVE)
+
+
+@pytest.fixture
+def admin_user(db):
+    return UserFactory(username="root", is_superuser=True, is_staff=True)
+
+
+@pytest.fixture
+def lead_factory(db):
+    return LeadFactory

@@ -1,0 +1,75 @@
+"""factory_boy factories. Leads are created through the lifecycle service, as the app creates them."""
+
+from __future__ import annotations
+
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from leads.models import Activity, Campaign, Lead, Profile, Team
+from leads.services.lifecycle import lead_create
+
+DEMO_PASSWORD = "correct-horse-battery"
+
+
+class TeamFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Team
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Team {n}")
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    password = factory.django.Password(DEMO_PASSWORD)
+
+    @factory.post_generation
+    def role(obj, create, extracted, **kwargs):
+        if create and extracted:
+            obj.groups.add(Group.objects.get(name=extracted))
+
+    @factory.post_generation
+    def team(obj, create, extracted, **kwargs):
+        if create:
+            Profile.objects.update_or_create(user=obj, defaults={"team": extracted, **kwargs})
+
+
+class CampaignFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Campaign
+
+    name = factory.Sequence(lambda n: f"Campaign {n}")
+    cost = 1000
+
+
+class LeadFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Lead
+
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    email = factory.Sequence(lambda n: f"lead{n}@acme{n % 7}.example")
+    company_name = factory.Faker("company")
+    title = factory.Faker("job")
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        return lead_create(**kwargs)
+
+
+class ActivityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Activity
+
+    lead = factory.SubFactory(LeadFactory)
+    kind = "web_visit"
+    source = "test"
