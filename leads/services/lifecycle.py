@@ -102,3 +102,37 @@ def _owner_id(changes: dict[str, Any] | None, *, default: int | None) -> int | N
         return default
     owner = changes["owner"]
     return owner.pk if owner is not None else None
+
+
+@transaction.atomic
+def leads_bulk_create(*, leads: list[Lead], by=None, reason: str = "", batch_size: int = 1000) -> list[Lead]:
+    """Insert many new leads and their entries in the stage log in one transaction (imports, demo data).
+
+    Each lead enters at its own `stage` (inquiry unless set) at its `created_at`. The caller has already
+    removed duplicates; the unique index refuses any it missed, rolling back the whole batch.
+    """
+    for lead in leads:
+        lead.email = normalise_email(lead.email)
+        if lead.employees is not None and not lead.size_band:
+            lead.size_band = SizeBand.for_employees(lead.employees)
+        lead.stage_entered_at = lead.created_at
+    with stage_writes_allowed():
+        created = Lead.objects.bulk_create(leads, batch_size=batch_size)
+    StageChange.objects.bulk_create(
+        [
+            StageChange(
+                lead_id=lead.pk,
+                from_stage="",
+                to_stage=lead.stage,
+                changed_at=lead.created_at,
+                changed_by=by,
+                owner_id=lead.owner_id,
+                reason=reason,
+            )
+            for lead in created
+        ],
+        batch_size=batch_size,
+    )
+    for lead in created:
+        lead._loaded_stage = lead.stage
+    return created

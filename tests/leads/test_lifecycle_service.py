@@ -100,3 +100,12 @@ def test_log_agrees_with_every_lead_after_a_history():
         lead_stage_change(lead=lead, to_stage=stage)
     assert not stage_log_mismatches().exists()
     assert list(lead.stage_changes.values_list("to_stage", flat=True))[-1] == Stage.WON
+
+
+def test_bulk_create_logs_each_lead_entry_once():
+    from leads.services.lifecycle import leads_bulk_create
+
+    created = leads_bulk_create(leads=[Lead(email=f"B{i}@Example.com ") for i in range(5)], reason="import")
+    assert [lead.email for lead in created] == [f"b{i}@example.com" for i in range(5)]
+    assert StageChange.objects.filter(lead__in=created, to_stage=Stage.INQUIRY, reason="import").count() == 5
+    assert not stage_log_mismatches().exists()
