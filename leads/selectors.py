@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import chain
 
+from django.contrib.auth import get_user_model
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
@@ -49,6 +50,27 @@ def lead_get(*, user, pk: int) -> Lead:
     if lead is None:
         raise Http404("No such lead.")
     return lead
+
+
+def lead_owner_choices(*, user) -> list[tuple[int, str]]:
+    """Return (id, name) of the people whose leads `user` may filter the list by, sorted by name.
+
+    Reps see only their own leads, so they get none; a manager gets their team; marketing and admins get
+    every rep and manager.
+    """
+    if not getattr(user, "is_authenticated", False):
+        return []
+    people = get_user_model().objects.filter(is_active=True)
+    roles = user_roles(user)
+    if is_admin(user) or Role.MARKETING in roles:
+        people = people.filter(groups__name__in=[Role.SALES_REP, Role.SALES_MANAGER])
+    elif Role.SALES_MANAGER in roles:
+        team_id = _team_id(user)
+        people = people.filter(Q(pk=user.pk) | Q(profile__team_id=team_id) if team_id else Q(pk=user.pk))
+    else:
+        return []
+    people = people.distinct().order_by("first_name", "last_name", "username")
+    return [(p.pk, p.get_full_name() or p.get_username()) for p in people]
 
 
 @dataclass(frozen=True)

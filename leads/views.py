@@ -9,12 +9,12 @@ from django.views.decorators.http import require_POST
 
 from leadops.errors import ApplicationError
 from leads.forms import LeadFilterForm, StageChangeForm
-from leads.lifecycle import allowed_targets
+from leads.lifecycle import Stage, allowed_targets
 from leads.models import Campaign
 from leads.navigation import home_url
 from leads.permissions import can_change_stage
 from leads.roles import Role, has_role, is_admin
-from leads.selectors import lead_get, lead_list, lead_timeline
+from leads.selectors import lead_get, lead_list, lead_owner_choices, lead_timeline
 from leads.services.lifecycle import lead_stage_change
 
 
@@ -33,9 +33,12 @@ def _require_lead_reader(request: HttpRequest) -> None:
 
 @login_required
 def lead_list_view(request: HttpRequest) -> HttpResponse:
+    """List the visible leads, filtered by the query string; htmx asks for the next page's rows only."""
     _require_lead_reader(request)
-    form = LeadFilterForm(request.GET)
-    filters = form.cleaned_data if form.is_valid() else {}
+    form = LeadFilterForm(request.GET, owners=lead_owner_choices(user=request.user))
+    # Valid filters apply even when another one is bad; the bad ones are named on the page.
+    form.is_valid()
+    filters = form.cleaned_data
     page = lead_list(
         user=request.user,
         q=filters.get("q") or "",
@@ -48,10 +51,17 @@ def lead_list_view(request: HttpRequest) -> HttpResponse:
     )
     query = request.GET.copy()
     query.pop("after", None)
-    context = {"form": form, "page": page, "query": query.urlencode(), "campaigns": Campaign.objects.only("id", "name")}
+    context = {
+        "form": form,
+        "filter_errors": form.error_summary(),
+        "page": page,
+        "query": query.urlencode(),
+        "campaigns": Campaign.objects.order_by("name").only("id", "name"),
+        "filtered": any(filters.get(name) for name in ("q", "stage", "grade", "owner", "unassigned", "campaign")),
+    }
     if request.htmx and filters.get("after"):
         return render(request, "leads/_lead_rows.html", context)
-    return render(request, "leads/lead_list.html", context)
+    return render(request, "leads/lead_list.html", context, status=400 if form.errors else 200)
 
 
 @login_required
@@ -62,7 +72,7 @@ def lead_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
         "lead": lead,
         "timeline": lead_timeline(lead=lead),
         "can_change_stage": can_change_stage(request.user, lead),
-        "targets": allowed_targets(lead.stage),
+        "targets": [(stage, Stage(stage).label) for stage in allowed_targets(lead.stage)],
     }
     return render(request, "leads/lead_detail.html", context)
 
@@ -70,6 +80,7 @@ def lead_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def lead_stage_change_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Move a lead; every refusal (illegal move, someone else moved it first) comes back as a message."""
     _require_lead_reader(request)
     lead = lead_get(user=request.user, pk=pk)
     if not can_change_stage(request.user, lead):
@@ -77,7 +88,10 @@ def lead_stage_change_view(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect(lead)
     form = StageChangeForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose a stage to move the lead to.")
+        if "to_stage" in form.errors:
+            messages.error(request, "Choose one of the listed stages to move the lead to.")
+        else:
+            messages.error(request, "The form was incomplete. Reload the page and try again.")
         return redirect(lead)
     try:
         lead_stage_change(
