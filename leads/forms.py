@@ -18,15 +18,30 @@ class LeadFilterForm(forms.Form):
     """
 
     q = forms.CharField(required=False, max_length=200, label="Search")
-    stage = forms.ChoiceField(required=False, choices=[("", "Any stage"), *Stage.choices])
+    stage = forms.ChoiceField(
+        required=False,
+        choices=[("", "Any stage"), *Stage.choices],
+        error_messages={"invalid_choice": "There is no such stage; pick one from the list."},
+    )
     grade = forms.ChoiceField(
         required=False,
         choices=[("", "Any grade"), *[(g, g) for g in Grade.values if g], ("none", "Not scored")],
+        error_messages={"invalid_choice": "Grades are A, B, C, D or not scored."},
     )
     owner = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Owner")
     unassigned = forms.BooleanField(required=False)
     campaign = forms.IntegerField(required=False, min_value=1, max_value=MAX_ID, label="Campaign")
-    after = forms.IntegerField(required=False, min_value=1, max_value=MAX_ID, label="Page cursor")
+    after = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_ID,
+        label="Page cursor",
+        error_messages={
+            "invalid": "This page link is broken; showing the first page.",
+            "min_value": "This page link is broken; showing the first page.",
+            "max_value": "This page link is broken; showing the first page.",
+        },
+    )
 
     def __init__(self, *args, owners: list[tuple[int, str]] = (), **kwargs) -> None:
         super().__init__(*args, **kwargs)
