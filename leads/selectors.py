@@ -93,8 +93,8 @@ def lead_list(
 ) -> LeadPage:
     """Return a page of visible leads, newest first, keyset-paginated on id (fast on any page)."""
     leads = lead_scope(user=user)
+    q = q.strip()
     if q:
-        q = q.strip()
         if "@" in q:
             leads = leads.filter(email__startswith=q.lower())
         else:

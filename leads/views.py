@@ -18,10 +18,12 @@ from leads.selectors import lead_get, lead_list, lead_owner_choices, lead_timeli
 from leads.services.lifecycle import lead_stage_change
 
 
+@login_required
 def home(request: HttpRequest) -> HttpResponse:
     return redirect(home_url(request.user))
 
 
+@login_required
 def no_role(request: HttpRequest) -> HttpResponse:
     return render(request, "leads/no_role.html", status=403)
 

@@ -267,3 +267,34 @@ def test_unknown_target_stage_is_a_message_not_an_error(client, alice, leads):
 def test_stage_change_url_refuses_get(client, alice, leads):
     client.force_login(alice)
     assert client.get(reverse("leads:stage", args=[leads["alice"].pk])).status_code == 405
+
+
+@pytest.mark.parametrize(
+    ("who", "home"),
+    [
+        ("alice", "leads:list"),
+        ("manager", "leads:list"),
+        ("marketer", "leads:list"),
+        ("executive", "reporting:dashboard"),
+        ("admin_user", "system_status"),
+    ],
+)
+def test_start_page_sends_each_role_home(client, request, who, home):
+    client.force_login(request.getfixturevalue(who))
+    response = client.get(reverse("home"))
+    assert response.status_code == 302
+    assert response.url == reverse(home)
+
+
+def test_anonymous_start_page_goes_to_login_not_to_the_no_role_page(client):
+    for name in ("home", "no_role"):
+        response = client.get(reverse(name))
+        assert response.status_code == 302
+        assert response.url.startswith(reverse("login"))
+
+
+def test_user_without_a_role_is_told_to_ask_for_one(client):
+    client.force_login(UserFactory(username="nobody"))
+    response = client.get(reverse("home"), follow=True)
+    assert response.status_code == 403
+    assert "You have no role yet" in response.content.decode()
