@@ -48,7 +48,7 @@ def test_lead_workers_land_on_the_lead_list_with_their_leads(page, request, lead
         expect(table.get_by_text(name)).to_have_count(0)
 
 
-def test_executive_lands_on_the_dashboard_and_is_refused_leads(page, executive, leads):
+def test_executive_lands_on_the_dashboard_and_is_refused_leads(page, executive, leads, screenshot):
     log_in(page, executive.username, DEMO_PASSWORD)
     expect(page).to_have_url(re.compile(r"/reports/$"))
     expect(page.get_by_role("heading", name="Funnel dashboard")).to_be_visible()
@@ -56,6 +56,7 @@ def test_executive_lands_on_the_dashboard_and_is_refused_leads(page, executive, 
     response = page.goto(f"/leads/{leads['alice'].pk}/")
     assert response.status == 403
     expect(page.get_by_role("heading", name="Not allowed")).to_be_visible()
+    screenshot(page, "forbidden")
 
 
 def test_admin_lands_on_system_status(page, admin_user):
@@ -65,10 +66,11 @@ def test_admin_lands_on_system_status(page, admin_user):
     expect(page.locator("tr[data-component=database]")).to_contain_text("up")
 
 
-def test_wrong_password_stays_on_the_login_form_with_a_message(page, alice):
+def test_wrong_password_stays_on_the_login_form_with_a_message(page, alice, screenshot):
     log_in(page, alice.username, "not-the-password")
     expect(page).to_have_url(re.compile(r"/accounts/login/"))
     expect(page.get_by_role("alert")).to_contain_text("didn't match")
+    screenshot(page, "login")
 
 
 def test_rep_cannot_open_another_reps_lead(page, alice, leads, screenshot):

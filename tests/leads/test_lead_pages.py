@@ -147,3 +147,9 @@ def test_detail_of_a_won_lead_offers_no_move(client, alice):
     page = client.get(reverse("leads:detail", args=[lead.pk])).content.decode()
     assert "This lead is in a final stage." in page
     assert 'name="to_stage"' not in page
+
+
+def test_server_error_page_renders_without_a_request():
+    from django.template.loader import render_to_string
+
+    assert "Something went wrong" in render_to_string("500.html")

@@ -298,3 +298,16 @@ def test_user_without_a_role_is_told_to_ask_for_one(client):
     response = client.get(reverse("home"), follow=True)
     assert response.status_code == 403
     assert "You have no role yet" in response.content.decode()
+
+
+def test_expired_form_gets_a_friendly_403_and_changes_nothing(alice, leads):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    lead = leads["alice"]
+    response = client.post(reverse("leads:stage", args=[lead.pk]), {"to_stage": "mql", "expected_stage": "inquiry"})
+    assert response.status_code == 403
+    assert "Nothing was changed." in response.content.decode()
+    lead.refresh_from_db()
+    assert lead.stage == Stage.INQUIRY
