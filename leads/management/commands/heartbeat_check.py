@@ -20,5 +20,6 @@ class Command(BaseCommand):
             # system_status stops after a failed database check: everything after it is unknown.
             raise CommandError(f"{component}: unknown, the database is down ({readings['database'].detail})")
         if not reading.up:
-            raise CommandError(f"{component}: down ({reading.detail})")
+            last_seen = f"last seen {reading.last_seen:%Y-%m-%d %H:%M:%S}" if reading.last_seen else reading.detail
+            raise CommandError(f"{component}: down ({last_seen})")
         self.stdout.write(f"{component}: up ({reading.detail})")
