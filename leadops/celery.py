@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from celery import Celery
 
@@ -16,3 +17,18 @@ app.conf.beat_schedule = {
     # Proves beat and a worker are alive: the worker records both on the system status page.
     "system-heartbeat": {"task": "leads.tasks.system_heartbeat", "schedule": 30.0, "kwargs": {"source": "beat"}},
 }
+
+
+@app.on_after_configure.connect
+def _broker_folders_create(sender: Celery, **kwargs: object) -> None:
+    """Create the filesystem broker's folders: kombu fails on a missing one instead of creating it.
+
+    This runs once per process when the configuration is first read, so the web server, the worker and
+    beat each make sure of it without depending on who started first.
+    """
+    if not str(sender.conf.broker_url or "").startswith("filesystem://"):
+        return
+    options = sender.conf.broker_transport_options or {}
+    for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
+        if options.get(key):
+            Path(options[key]).mkdir(parents=True, exist_ok=True)

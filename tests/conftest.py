@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from leads.roles import Role
 from tests.factories import LeadFactory, TeamFactory, UserFactory
+
+
+def pytest_configure(config):
+    """In CI, refuse to run without PostgreSQL and Redis rather than quietly fall back to SQLite."""
+    if os.environ.get("CI", "").strip().lower() in {"", "0", "false", "no"}:
+        return
+    missing = [name for name in ("DATABASE_URL", "REDIS_URL") if not os.environ.get(name)]
+    if missing:
+        raise pytest.UsageError(
+            f"CI is set but not {', '.join(missing)}: CI runs the suite on PostgreSQL and Redis "
+            "(.ci/run starts them and sets DATABASE_URL and REDIS_URL)."
+        )
 
 
 @pytest.fixture

@@ -8,7 +8,8 @@ from pathlib import Path
 import dj_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
-VAR_DIR = Path(os.environ.get("LEADOPS_VAR_DIR", BASE_DIR / "var"))
+# An empty value counts as unset (an env file line `LEADOPS_VAR_DIR=` must not mean the current directory).
+VAR_DIR = Path(os.environ.get("LEADOPS_VAR_DIR") or BASE_DIR / "var")
 
 
 def env_bool(name: str, default: bool = False) -> bool:
@@ -156,19 +157,22 @@ def _email_settings(url: str) -> dict[str, object]:
 
 globals().update(_email_settings(EMAIL_URL))
 
-# Celery. REDIS_URL selects Redis; unset means Celery's filesystem transport under var/broker/, still
-# consumed by a real worker process (never eager mode).
+# Celery. REDIS_URL selects Redis; unset means Celery's filesystem transport under var/broker/ (or
+# LEADOPS_BROKER_DIR), still consumed by a real worker process (never eager mode). Every process that
+# shares the broker (web, worker, beat) must see the same folder; leadops/celery.py creates it.
 REDIS_URL = os.environ.get("REDIS_URL", "")
-BROKER_DIR = VAR_DIR / "broker"
+BROKER_DIR = Path(os.environ.get("LEADOPS_BROKER_DIR") or VAR_DIR / "broker")
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 else:
-    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_URL = "filesystem://localhost//"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
         "processed_folder": str(BROKER_DIR / "processed"),
+        # kombu's default is a folder named "control" in the current directory: keep it with the queue.
+        "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
     }
 CELERY_TASK_IGNORE_RESULT = True

@@ -1,0 +1,116 @@
+"""The run files (docker-compose.yml, Procfile, .env.example) name real modules and every setting."""
+
+from __future__ import annotations
+
+import importlib
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+import yaml
+from celery import Celery
+from celery.app.utils import find_app
+
+REPO = Path(__file__).resolve().parent.parent
+SERVICES = {"postgres", "redis", "web", "worker", "beat"}
+# os.environ.get("X"), os.environ["X"], env_bool("X"), env_list("X"), dj_database_url.config(env="X")
+ENV_READ = r"""(?:environ\.get\(|environ\[|env_bool\(|env_list\(|env=)\s*["']([A-Z][A-Z0-9_]+)["']"""
+
+
+def _compose() -> dict:
+    return yaml.safe_load((REPO / "docker-compose.yml").read_text())
+
+
+def _procfile() -> dict[str, str]:
+    entries = {}
+    for line in (REPO / "Procfile").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, command = line.partition(":")
+            entries[name.strip()] = command.strip()
+    return entries
+
+
+def _command_words(command: str | list[str]) -> list[str]:
+    """Split a compose or Procfile command into words, looking inside `sh -c "..."`."""
+    words = shlex.split(command) if isinstance(command, str) else list(command)
+    if words[:2] == ["sh", "-c"]:
+        return shlex.split(words[2].replace("&&", " && "))
+    return words
+
+
+def _assert_names_real_modules(words: list[str]) -> None:
+    """Import what gunicorn, celery and manage.py would load from these words."""
+    checked = 0
+    for word in words:
+        match = re.fullmatch(r"([A-Za-z_][\w.]*):([A-Za-z_]\w*)", word)
+        if match and "." in match[1]:
+            module = importlib.import_module(match[1])
+            assert callable(getattr(module, match[2])), f"{word} is not a WSGI callable"
+            checked += 1
+    if "-A" in words:
+        app = find_app(words[words.index("-A") + 1])
+        assert isinstance(app, Celery)
+        app.loader.import_default_modules()  # the task autodiscovery a worker does when it starts
+        assert "leads.tasks.system_heartbeat" in app.tasks
+        checked += 1
+    if "manage.py" in words:
+        assert (REPO / "manage.py").is_file()
+        checked += 1
+    assert checked, f"the command {' '.join(words)!r} names no module this test knows how to check"
+
+
+def test_compose_has_every_service_with_a_health_check():
+    services = _compose()["services"]
+
+    assert set(services) >= SERVICES
+    for name in SERVICES:
+        test = services[name].get("healthcheck", {}).get("test")
+        assert test and test[0] in {"CMD", "CMD-SHELL"}, f"{name} has no health check"
+
+
+@pytest.mark.parametrize("service", ["web", "worker", "beat"])
+def test_compose_app_commands_name_importable_modules(service):
+    command = _compose()["services"][service]["command"]
+
+    _assert_names_real_modules(_command_words(command))
+
+
+def test_compose_web_serves_the_wsgi_app_with_gunicorn():
+    words = _command_words(_compose()["services"]["web"]["command"])
+
+    assert "gunicorn" in words
+    assert "leadops.wsgi:application" in words
+
+
+def test_compose_app_services_read_the_example_env_file():
+    services = _compose()["services"]
+
+    for name in ("postgres", "web", "worker", "beat"):
+        paths = [entry["path"] if isinstance(entry, dict) else entry for entry in services[name]["env_file"]]
+        assert ".env.example" in paths, name
+
+
+def test_procfile_runs_web_worker_and_beat():
+    entries = _procfile()
+
+    assert set(entries) == {"web", "worker", "beat"}
+    assert "runserver" in entries["web"]
+    assert "$PORT" in entries["web"]
+    assert shlex.split(entries["worker"])[3] == "worker"
+    assert shlex.split(entries["beat"])[3] == "beat"
+
+
+@pytest.mark.parametrize("process", ["web", "worker", "beat"])
+def test_procfile_commands_name_importable_modules(process):
+    _assert_names_real_modules(_command_words(_procfile()[process]))
+
+
+def test_env_example_documents_every_variable_the_settings_read():
+    read = set()
+    for path in (REPO / "leadops" / "settings").glob("*.py"):
+        read |= set(re.findall(ENV_READ, path.read_text()))
+    documented = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", (REPO / ".env.example").read_text(), re.MULTILINE))
+
+    assert {"DATABASE_URL", "REDIS_URL", "DJANGO_SECRET_KEY"} <= read
+    assert read - documented == set()
