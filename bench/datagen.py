@@ -95,9 +95,13 @@ SCORE_BANDS = {"A": (70, 100), "B": (50, 69), "C": (30, 49), "D": (0, 29), "": (
 MARKETING_KINDS = [
     (ActivityKind.WEB_VISIT, 36), (ActivityKind.EMAIL_OPEN, 22), (ActivityKind.EMAIL_CLICK, 8),
     (ActivityKind.FORM_FILL, 5), (ActivityKind.DOWNLOAD, 5), (ActivityKind.WEBINAR, 2),
-    (ActivityKind.BADGE_SCAN, 2), (ActivityKind.NURTURE_EMAIL, 7), (ActivityKind.SOCIAL, 1),
+    (ActivityKind.BADGE_SCAN, 2), (ActivityKind.NURTURE_EMAIL, 7),
 ]  # fmt: skip
-SALES_KINDS = [(ActivityKind.CALL, 7), (ActivityKind.EMAIL_SENT, 8), (ActivityKind.MEETING, 2), (ActivityKind.NOTE, 2)]
+# Kinds a rep records (sales touches and notes); only owned leads get them.
+SALES_KINDS = [
+    (ActivityKind.CALL, 7), (ActivityKind.EMAIL_SENT, 8), (ActivityKind.MEETING, 2), (ActivityKind.SOCIAL, 1),
+    (ActivityKind.NOTE, 2),
+]  # fmt: skip
 
 PAGES = ["/", "/pricing", "/product", "/customers", "/blog/lead-scoring", "/blog/funnel-metrics", "/docs", "/demo"]
 ASSETS = ["ULD whitepaper", "Funnel benchmark report", "Lead scoring guide", "ROI calculator", "Case study: Acme"]
@@ -225,7 +229,9 @@ def build_pools(rng: random.Random, *, companies: int = 4000) -> Pools:
 
 
 MARKETING_KIND_LIST = [k for k, _ in MARKETING_KINDS]
-SALES_KIND_SET = frozenset(SALES_TOUCH_KINDS)
+BY_OWNER_KINDS = frozenset(k for k, _ in SALES_KINDS)
+# As `activity_record` counts them: sales touches bump `sales_touches` and `last_touch_at`.
+SALES_TOUCH_SET = frozenset(SALES_TOUCH_KINDS)
 
 
 def pick(cum: list[float], rnd: float) -> int:

@@ -213,7 +213,7 @@ class Generator:
         activity_id = first_id
         marketing_cum, marketing_kinds = pools.marketing_cum, dg.MARKETING_KIND_LIST
         owned_cum, owned_kinds = pools.owned_cum, pools.owned_kinds
-        sales, nurture = dg.SALES_KIND_SET, "nurture_email"
+        by_owner, touches, nurture = dg.BY_OWNER_KINDS, dg.SALES_TOUCH_SET, "nurture_email"
         for spec, count in zip(specs, counts, strict=True):
             if not count:
                 continue
@@ -222,22 +222,23 @@ class Generator:
             owner = spec.owner_id
             cum, kinds = (owned_cum, owned_kinds) if owner else (marketing_cum, marketing_kinds)
             top = cum[-1]
-            last = 0
+            last_touch = None
             n_sales = n_nurture = 0
             for _ in range(count):
                 kind = kinds[dg.bisect.bisect(cum, rand() * top)]
-                at = created + int(room * rand() ** 2)
-                if at > last:
-                    last = at
+                at = min(end, created + int(room * rand() ** 2))
                 by = None
-                if kind in sales:
-                    n_sales += 1
+                if kind in by_owner:
                     by = owner
+                    if kind in touches:
+                        n_sales += 1
+                        if last_touch is None or at > last_touch:
+                            last_touch = at
                 elif kind == nurture:
                     n_nurture += 1
                 append((activity_id, spec.id, kind, at, by))
                 activity_id += 1
-            spec.last_touch = min(last, end)
+            spec.last_touch = last_touch
             spec.sales_touches = n_sales
             spec.nurture_touches = n_nurture
         return rows
@@ -401,7 +402,7 @@ class Timer:
         for part, seconds in self.seconds.items():
             rows = self.rows[part]
             rate = f"{rows / seconds:>12,.0f} rows/s" if rows and seconds else ""
-            out(f"  {part:<28} {seconds:8.2f} s {rows:>12,} rows {rate}")
+            out(f"  {part:<32} {seconds:8.2f} s {rows:>12,} rows {rate}")
 
 
 def run(
