@@ -8,16 +8,16 @@ import random
 import threading
 import time
 
-from bench.generate import (
+from bench.generate_rows import (
     ACTIVITY_COLUMNS,
     LEAD_COLUMNS,
     STAGE_COLUMNS,
     Generator,
-    Timer,
     activity_lines,
     lead_lines,
     stage_lines,
 )
+from bench.timing import Timer
 
 COPY_READ_SIZE = 1 << 20
 _DONE = object()
