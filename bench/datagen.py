@@ -13,7 +13,7 @@ import itertools
 import json
 import random
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from faker.providers.person.en_US import Provider as PersonProvider
 
@@ -174,7 +174,6 @@ class Pools:
     marketing_cum: list[float]
     owned_cum: list[float]
     owned_kinds: list[str]
-    extra: dict = field(default_factory=dict)
 
 
 def build_pools(rng: random.Random, *, companies: int = 4000) -> Pools:

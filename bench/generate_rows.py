@@ -66,7 +66,8 @@ class Generator:
         self.n = leads
         self.m = activities
         self.rng = random.Random(seed)
-        self.pools = datagen.build_pools(random.Random(seed + 1))
+        # About fifty leads a company (a few big accounts get many more: companies are drawn skewed).
+        self.pools = datagen.build_pools(random.Random(seed + 1), companies=min(20_000, max(200, leads // 50)))
         self.reps = reps
         now = dt.datetime.now(dt.UTC).replace(microsecond=0)
         start = (now - dt.timedelta(days=WINDOW_DAYS)).replace(hour=0, minute=0, second=0)

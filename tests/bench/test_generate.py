@@ -14,16 +14,16 @@ pytestmark = pytest.mark.django_db(transaction=False)
 
 def _generate(**kwargs) -> tuple[dict[str, int], list[str]]:
     lines: list[str] = []
-    counts = run(**{"leads": 400, "activities": 3000, "reps": 3, "seed": 7, "out": lines.append, **kwargs})
+    counts = run(**{"leads": 250, "activities": 2000, "reps": 3, "seed": 7, "out": lines.append, **kwargs})
     return counts, lines
 
 
 def test_generate_writes_exact_counts_and_a_valid_stage_log():
     counts, lines = _generate()
-    assert Lead.objects.count() == counts["leads"] == 400
-    assert Activity.objects.count() == counts["activities"] == 3000
+    assert Lead.objects.count() == counts["leads"] == 250
+    assert Activity.objects.count() == counts["activities"] == 2000
     assert StageChange.objects.count() == counts["stage_changes"]
-    assert assert_stage_logs_follow_transitions() == counts["stage_changes"] > 400
+    assert assert_stage_logs_follow_transitions() == counts["stage_changes"] > 250
     assert "rows/s" in "\n".join(lines)
 
 
@@ -47,13 +47,13 @@ def test_generate_owners_sales_touches_and_activity_skew_are_plausible():
 
 
 def test_generate_appends_by_default_and_truncate_starts_over():
-    _generate()
-    _generate(seed=8)
-    assert Lead.objects.count() == 800 and Activity.objects.count() == 6000
+    _generate(leads=100, activities=500)
+    _generate(leads=100, activities=500, seed=8)
+    assert Lead.objects.count() == 200 and Activity.objects.count() == 1000
     emails = Lead.objects.exclude(email=None).values_list("email", flat=True)
     assert emails.count() == len(set(emails))
-    _generate(truncate=True)
-    assert Lead.objects.count() == 400 and Activity.objects.count() == 3000
+    _generate(leads=50, activities=300, truncate=True)
+    assert Lead.objects.count() == 50 and Activity.objects.count() == 300
     assert_stage_logs_follow_transitions()
 
 

@@ -15,7 +15,7 @@ from leads.services.demo import DEMO_CAMPAIGNS, demo_seed
 from tests.stage_logs import assert_stage_logs_follow_transitions
 
 pytestmark = pytest.mark.django_db
-LEADS = 300
+LEADS = 200
 
 
 def test_seed_demo_creates_logins_in_their_roles_and_teams(client):
