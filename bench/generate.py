@@ -112,9 +112,14 @@ def run(
     seed: int = 0,
     truncate: bool = False,
     chunk: int = CHUNK_LEADS,
+    compare_orm: int = 0,
     out: Callable[[str], None] = print,
 ) -> dict[str, int]:
-    """Generate the data and return the number of rows written per table."""
+    """Generate the data and return the number of rows written per table.
+
+    With `compare_orm` > 0 on PostgreSQL, also time the ORM path for that many leads (rolled back) and
+    print how many times faster COPY was, both measured in this run.
+    """
     from django.db import connection
 
     from bench.generate_rows import WINDOW_DAYS, Generator
@@ -125,6 +130,8 @@ def run(
         raise ApplicationError("--leads must be at least 1, --activities at least 0 and --reps at least 1.")
     timer = Timer()
     wall = time.perf_counter()
+    cpu = time.process_time()
+    load = os.getloadavg()[0]
     if connection.vendor != "postgresql" and leads > FALLBACK_MAX_LEADS:
         raise ApplicationError(
             f"{connection.vendor} has no COPY: this script writes at most {FALLBACK_MAX_LEADS:,} leads through "
@@ -145,12 +152,47 @@ def run(
 
         counts = orm_fallback(gen=gen, chunk=chunk, truncate=truncate, timer=timer)
     elapsed = time.perf_counter() - wall
+    timer.notes.append(f"this script's CPU (all threads): {time.process_time() - cpu:.1f} s")
+    timer.notes.append(f"load average (1 min) at start / end: {load:.1f} / {os.getloadavg()[0]:.1f}")
+    total = sum(counts.values())
     out(
         f"Generated {counts['leads']:,} leads, {counts['stage_changes']:,} stage changes, "
-        f"{counts['activities']:,} activities on {connection.vendor} in {elapsed:.1f} s:"
+        f"{counts['activities']:,} activities on {connection.vendor} in {elapsed:.1f} s "
+        f"({total / elapsed:,.0f} rows/s overall):"
     )
     timer.report(out)
+    if compare_orm and connection.vendor == "postgresql":
+        orm_rate = _orm_rate(leads=compare_orm, activities=activities * compare_orm // leads, seed=seed,
+                             rep_ids=rep_ids, campaigns=campaigns, chunk=chunk)  # fmt: skip
+        out(
+            f"Baseline, the ORM path (lifecycle bulk helper + bulk_create) for {compare_orm:,} leads, rolled back: "
+            f"{orm_rate:,.0f} rows/s; COPY path: {total / elapsed:,.0f} rows/s = {total / elapsed / orm_rate:.1f}x"
+        )
     return counts
+
+
+class _RollBack(Exception):
+    pass
+
+
+def _orm_rate(*, leads: int, activities: int, seed: int, rep_ids: list[int], campaigns: list, chunk: int) -> float:
+    """Return rows/second of the ORM fallback on this database, writing in a transaction it rolls back."""
+    from django.db import transaction
+
+    from bench.generate_orm import orm_fallback
+    from bench.generate_rows import Generator
+    from bench.timing import Timer
+
+    gen = Generator(leads=leads, activities=activities, seed=seed + 1, reps=rep_ids, campaigns=campaigns)
+    started = time.perf_counter()
+    try:
+        with transaction.atomic():
+            counts = orm_fallback(gen=gen, chunk=chunk, truncate=False, timer=Timer())
+            elapsed = time.perf_counter() - started
+            raise _RollBack
+    except _RollBack:
+        pass
+    return sum(counts.values()) / elapsed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -160,6 +202,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reps", type=int, default=20, help="sales reps owning leads past MQL (default 20)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--truncate", action="store_true", help="empty leads, activities and stage log first")
+    parser.add_argument(
+        "--compare-orm",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also time the ORM path for N leads (rolled back) and print the speed-up of COPY",
+    )
     parser.add_argument("--chunk", type=int, default=CHUNK_LEADS, help=f"leads per COPY chunk (default {CHUNK_LEADS})")
     args = parser.parse_args(argv)
     setup_django()
@@ -173,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
             seed=args.seed,
             truncate=args.truncate,
             chunk=args.chunk,
+            compare_orm=args.compare_orm,
         )
     except ApplicationError as exc:
         print(f"error: {exc}", file=sys.stderr)

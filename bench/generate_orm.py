@@ -11,6 +11,7 @@ from bench.timing import Timer
 def orm_fallback(*, gen: Generator, chunk: int, truncate: bool, timer: Timer) -> dict[str, int]:
     """Write through the lifecycle service's bulk history helper (SQLite: tests and small demos)."""
     from django.db import transaction
+    from django.db.models import Max
 
     from leads.models import Activity, Lead, StageChange
     from leads.services.lifecycle import StageStep, leads_bulk_create_with_history
@@ -22,10 +23,12 @@ def orm_fallback(*, gen: Generator, chunk: int, truncate: bool, timer: Timer) ->
             Activity.objects.all().delete()
             StageChange.objects.all().delete()
             Lead.objects.all().delete()
+        # E-mails carry this number: above every existing id, so appended runs never repeat an address.
+        base = Lead.objects.aggregate(top=Max("pk"))["top"] or 0
         for index in range(0, gen.n, chunk):
             count = min(chunk, gen.n - index)
             t = time.perf_counter()
-            specs, rows = gen.chunk(index=index, count=count, first_id=0, first_activity_id=0)
+            specs, rows = gen.chunk(index=index, count=count, first_id=base + 1 + index, first_activity_id=0)
             timer.add("generate (python)", time.perf_counter() - t)
             t = time.perf_counter()
             objs, histories = [], []

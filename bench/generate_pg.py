@@ -17,7 +17,7 @@ from bench.generate_rows import (
     lead_lines,
     stage_lines,
 )
-from bench.timing import Timer
+from bench.timing import Timer, process_cpu_seconds
 
 COPY_READ_SIZE = 1 << 20
 _DONE = object()
@@ -120,6 +120,9 @@ def copy_all(*, gen: Generator, chunk: int, truncate: bool, timer: Timer) -> dic
         connection.ensure_connection()
         raw = connection.connection
         with raw.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            backend = cursor.fetchone()[0]
+            backend_cpu = process_cpu_seconds(backend)
             # Losing the last commit in a crash only loses generated data: no need to wait for the WAL flush.
             cursor.execute("SET LOCAL synchronous_commit = off")
             cursor.execute("SELECT current_setting('is_superuser') = 'on'")
@@ -187,4 +190,6 @@ def copy_all(*, gen: Generator, chunk: int, truncate: bool, timer: Timer) -> dic
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {lead_table}, {stage_table}, {activity_table}")
     timer.add("analyze", time.perf_counter() - t)
+    if backend_cpu is not None and (after := process_cpu_seconds(backend)) is not None:
+        timer.notes.append(f"PostgreSQL backend CPU: {after - backend_cpu:.1f} s")
     return counts
