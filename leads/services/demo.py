@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
@@ -123,13 +124,15 @@ def demo_users_ensure() -> dict[str, object]:
     """Create (or reset) the demo logins with `DEMO_PASSWORD`, their roles, teams East/West and profiles."""
     user_model = get_user_model()
     teams = {name: Team.objects.get_or_create(name=name)[0] for name in ("East", "West")}
+    # One hash for all: the password is published anyway, and each PBKDF2 hash costs about half a second.
+    password = make_password(DEMO_PASSWORD)
     users = {}
     for username, role, _team, first_name, last_name in DEMO_USERS:
         user, _ = user_model.objects.get_or_create(username=username)
         user.first_name, user.last_name = first_name, last_name
         user.email = f"{username}@demo.leadops.example"
         user.is_superuser = user.is_staff = role == "Admin"
-        user.set_password(DEMO_PASSWORD)
+        user.password = password
         user.save()
         if role != "Admin":
             user.groups.add(Group.objects.get(name=role))
