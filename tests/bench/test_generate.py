@@ -67,3 +67,11 @@ def test_generate_refuses_large_runs_without_copy():
 def test_generate_cli_reports_bad_arguments(capsys):
     assert main(["--leads", "0", "--activities", "10"]) == 2
     assert "--leads must be at least 1" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the ORM comparison runs next to the COPY path")
+def test_generate_compare_orm_prints_a_ratio_and_rolls_its_rows_back():
+    counts, lines = _generate(leads=100, activities=500, compare_orm=40)
+    assert Lead.objects.count() == 100 and Activity.objects.count() == 500
+    assert "x" in lines[-1] and "rolled back" in lines[-1]
+    assert any("PostgreSQL backend CPU" in line for line in lines)
