@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -136,3 +137,76 @@ def leads_bulk_create(*, leads: list[Lead], by=None, reason: str = "", batch_siz
     for lead in created:
         lead._loaded_stage = lead.stage
     return created
+
+
+@dataclass(frozen=True)
+class StageStep:
+    """One entry of a lead's past: it entered `to_stage` at `at`, moved by `by_id`, owned by `owner_id` after."""
+
+    to_stage: str
+    at: dt.datetime
+    by_id: int | None = None
+    owner_id: int | None = None
+    reason: str = ""
+
+
+@transaction.atomic
+def leads_bulk_create_with_history(
+    *, leads: list[Lead], histories: list[list[StageStep]], reason: str = "", batch_size: int = 1000
+) -> list[Lead]:
+    """Insert new leads that already went through several stages, logging every stage they passed through.
+
+    For demo data and loads from another system. `histories[i]` lists lead i's stages in order: the first
+    is its entry into the funnel (logged from ""), each later one must be an allowed transition from the one
+    before, at a time not earlier. The lead gets the last stage, entered at its time, and the last owner;
+    `created_at` is the first step's time. Any bad history refuses the whole batch.
+    """
+    if len(leads) != len(histories):
+        raise ApplicationError("Each lead needs exactly one stage history.")
+    for index, (lead, steps) in enumerate(zip(leads, histories, strict=True)):
+        _check_history(steps, where=f"Lead {index + 1} ({lead.email or lead.phone or 'no contact'})")
+        lead.email = normalise_email(lead.email)
+        if not lead.email and not (lead.phone or "").strip():
+            raise ApplicationError(f"Lead {index + 1} needs an email address or a phone number.")
+        if lead.employees is not None and not lead.size_band:
+            lead.size_band = SizeBand.for_employees(lead.employees)
+        lead.stage = steps[-1].to_stage
+        lead.stage_entered_at = steps[-1].at
+        lead.created_at = steps[0].at
+        lead.owner_id = steps[-1].owner_id
+    with stage_writes_allowed():
+        created = Lead.objects.bulk_create(leads, batch_size=batch_size)
+    log = []
+    for lead, steps in zip(created, histories, strict=True):
+        previous = ""
+        for step in steps:
+            log.append(
+                StageChange(
+                    lead_id=lead.pk,
+                    from_stage=previous,
+                    to_stage=step.to_stage,
+                    changed_at=step.at,
+                    changed_by_id=step.by_id,
+                    owner_id=step.owner_id,
+                    reason=step.reason or reason,
+                )
+            )
+            previous = step.to_stage
+        lead._loaded_stage = lead.stage
+    StageChange.objects.bulk_create(log, batch_size=batch_size)
+    return created
+
+
+def _check_history(steps: list[StageStep], *, where: str) -> None:
+    if not steps:
+        raise ApplicationError(f"{where} has no stage history.")
+    for step in steps:
+        if step.to_stage not in Stage.values:
+            raise ApplicationError(f"{where}: unknown stage {step.to_stage!r}.")
+    for before, after in zip(steps, steps[1:], strict=False):
+        if not is_allowed(before.to_stage, after.to_stage):
+            raise ApplicationError(
+                f"{where}: a lead cannot move from {_label(before.to_stage)} to {_label(after.to_stage)}."
+            )
+        if after.at < before.at:
+            raise ApplicationError(f"{where}: its move to {_label(after.to_stage)} is dated before the stage it left.")

@@ -1,0 +1,1 @@
+"""Benchmark and data-generation scripts (run them as `python bench/<name>.py`; see bench/README.md)."""

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from leads.demo_accounts import DEMO_PASSWORD, DEMO_USERS
+from leads.lifecycle import Stage
+from leads.models import Activity, Campaign, Lead, StageChange
+from leads.roles import Role, has_role
+from leads.services.demo import DEMO_CAMPAIGNS, demo_seed
+from tests.stage_logs import assert_stage_logs_follow_transitions
+
+pytestmark = pytest.mark.django_db
+LEADS = 200
+
+
+def test_seed_demo_creates_logins_in_their_roles_and_teams(client):
+    call_command("seed_demo", leads=LEADS, stdout=None)
+    users = {u.username: u for u in get_user_model().objects.filter(username__in=[u[0] for u in DEMO_USERS])}
+    assert set(users) == {u[0] for u in DEMO_USERS}
+    assert users["admin"].is_superuser and users["admin"].is_staff
+    assert has_role(users["marketer"], Role.MARKETING) and not users["marketer"].is_superuser
+    assert has_role(users["rep1"], Role.SALES_REP) and has_role(users["manager"], Role.SALES_MANAGER)
+    assert has_role(users["exec"], Role.EXECUTIVE)
+    assert users["rep1"].profile.team.name == "East" and users["rep3"].profile.team.name == "West"
+    assert users["rep1"].profile.manager == users["manager"] and users["rep2"].profile.manager == users["manager"]
+    assert users["rep3"].profile.manager is None
+    for username, *_ in DEMO_USERS:
+        assert client.login(username=username, password=DEMO_PASSWORD), username
+
+
+def test_seed_demo_twice_changes_nothing_the_second_time(capsys):
+    call_command("seed_demo", leads=LEADS)
+    before = [m.objects.count() for m in (Lead, StageChange, Activity, Campaign, get_user_model())]
+    first_password = get_user_model().objects.get(username="rep1").password
+    call_command("seed_demo", leads=LEADS)
+    assert "already there" in capsys.readouterr().out
+    assert [m.objects.count() for m in (Lead, StageChange, Activity, Campaign, get_user_model())] == before
+    assert get_user_model().objects.get(username="rep1").password == first_password
+    assert before[0] == LEADS
+
+
+def test_seed_demo_histories_follow_allowed_transitions():
+    result = demo_seed(leads=LEADS)
+    assert assert_stage_logs_follow_transitions() == result.stage_changes == StageChange.objects.count()
+    assert set(Lead.objects.values_list("stage", flat=True)) >= {Stage.INQUIRY, Stage.MQL, Stage.NURTURE}
+
+
+def test_seed_demo_has_won_deals_with_amounts_and_owners_past_mql():
+    result = demo_seed(leads=LEADS)
+    won = list(Lead.objects.filter(stage=Stage.WON))
+    assert result.won == len(won) > 0
+    assert all(Decimal(lead.extra["won_amount"]) > 0 for lead in won)
+    reps = set(get_user_model().objects.filter(username__in=["rep1", "rep2", "rep3"]).values_list("pk", flat=True))
+    past_mql = Lead.objects.filter(stage__in=[Stage.SAL, Stage.SQL, Stage.OPPORTUNITY, Stage.WON])
+    assert past_mql.exists() and set(past_mql.values_list("owner_id", flat=True)) <= reps
+    assert Campaign.objects.filter(name__in=[c[0] for c in DEMO_CAMPAIGNS], cost__gt=0).count() == 3
+    assert Lead.objects.filter(campaign__name__startswith="Demo:").exists()
+    assert Activity.objects.filter(kind="badge_scan").exists()
+
+
+def test_seed_demo_refuses_an_impossible_lead_count():
+    with pytest.raises(CommandError, match="between 1 and"):
+        call_command("seed_demo", leads=0)
+    assert not Lead.objects.exists()
