@@ -155,6 +155,7 @@ def _xlsx_rows(path: str | Path, sheet: str) -> Iterator[tuple[int, list[str]]]:
         workbook = CalamineWorkbook.from_path(str(path))
         try:
             worksheet = workbook.get_sheet_by_name(sheet) if sheet else workbook.get_sheet_by_index(0)
+            formulas = xlsx_formulas(path, worksheet.name)
             # calamine's range starts at the first used cell; keep row numbers as Excel shows them.
             first_row = (worksheet.start or (0, 0))[0] + 1
             offset_cols = (worksheet.start or (0, 0))[1]
@@ -162,7 +163,12 @@ def _xlsx_rows(path: str | Path, sheet: str) -> Iterator[tuple[int, list[str]]]:
                 cells = [xlsx_cell_text(value) for value in row]
                 if offset_cols:
                     cells = [""] * offset_cols + cells
-                yield first_row + index, cells
+                line = first_row + index
+                if formulas:
+                    for (formula_row, column), text in formulas.items():
+                        if formula_row == line and column < len(cells) and cells[column] == "":
+                            cells[column] = text
+                yield line, cells
         finally:
             workbook.close()
     except CalamineError as exc:
@@ -171,6 +177,69 @@ def _xlsx_rows(path: str | Path, sheet: str) -> Iterator[tuple[int, list[str]]]:
         if exc.__class__.__module__.startswith("python_calamine"):
             raise FileRefused(f"The workbook cannot be read ({exc.__class__.__name__}: {exc}).")
         raise
+
+
+_FORMULA_CELL = re.compile(rb'<c r="([A-Z]+)([0-9]+)"[^>]*>\s*<f(?:\s[^>]*)?>([^<]*)</f>')
+_SHEET_REL = re.compile(
+    rb'<Relationship [^>]*?Id="([^"]+)"[^>]*?Target="([^"]+)"|<Relationship [^>]*?Target="([^"]+)"[^>]*?Id="([^"]+)"'
+)
+
+
+def xlsx_formulas(path: str | Path, sheet: str) -> dict[tuple[int, int], str]:
+    """Return {(row, column): "=formula"} for the sheet's formula cells.
+
+    calamine gives only a formula's cached result, which exporters often leave empty; a value such as
+    `=HYPERLINK(...)` typed into a cell must still come through as typed. Parts were vetted by `xlsx_check`.
+    """
+    with zipfile.ZipFile(path) as archive:
+        part = _sheet_part(archive, sheet)
+        if part is None:
+            return {}
+        found: dict[tuple[int, int], str] = {}
+        tail = b""
+        with archive.open(part) as stream:
+            while chunk := stream.read(1 << 20):
+                data = tail + chunk
+                if b"<f" in data:
+                    for match in _FORMULA_CELL.finditer(data):
+                        key = (int(match.group(2)), _column_index(match.group(1).decode()))
+                        found[key] = "=" + _xml_unescape(match.group(3).decode("utf-8", "replace"))
+                tail = data[-4096:]
+        return found
+
+
+def _sheet_part(archive: zipfile.ZipFile, sheet: str) -> str | None:
+    workbook = SafeET.fromstring(archive.read("xl/workbook.xml"), forbid_dtd=True)
+    rel_id = None
+    for element in workbook.iter():
+        if element.tag.endswith("}sheet") and element.get("name") == sheet:
+            rel_id = next((v for k, v in element.attrib.items() if k.endswith("}id")), None)
+    if rel_id is None:
+        return None
+    rels = archive.read("xl/_rels/workbook.xml.rels")
+    for match in _SHEET_REL.finditer(rels):
+        ident, target = (match.group(1), match.group(2)) if match.group(1) else (match.group(4), match.group(3))
+        if ident.decode() == rel_id:
+            target = target.decode()
+            return target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+    return None
+
+
+def _column_index(letters: str) -> int:
+    index = 0
+    for letter in letters:
+        index = index * 26 + (ord(letter) - 64)
+    return index - 1
+
+
+def _xml_unescape(text: str) -> str:
+    return (
+        text.replace("&quot;", '"')
+        .replace("&apos;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+    )
 
 
 def xlsx_cell_text(value) -> str:
