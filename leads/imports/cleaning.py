@@ -9,6 +9,7 @@ on `Lead.extra`.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -35,6 +36,7 @@ LEAD_TEXT_FIELDS = (
     "country",
     "region",
 )
+MAX_EMPLOYEES = 10_000_000
 SCAN_FIELDS = ("rating", "notes", "badge_id")
 # Lenient on purpose: exporters' real addresses (a leading dot, plus tags, long TLDs) must pass; what is
 # refused is what cannot be an address at all ("name at example.com", no domain, spaces).
@@ -83,6 +85,7 @@ def is_email(value: str) -> bool:
     return bool(_EMAIL.match(value)) and ".." not in value.split("@", 1)[1]
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_employees(text: str) -> tuple[int | None, str | None]:
     """Return (employees, size band lower bound) from "250", "1,000", "11-50", "1000+"; (None, None) if neither."""
     value = text.strip()
@@ -115,11 +118,20 @@ def _as_int(text: str) -> int | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_datetime(text: str) -> dt.datetime | None:
-    """Parse a scan time as exporters write it, or an Excel date serial (days since 1899-12-30)."""
+    """Parse a scan time as exporters write it, or an Excel date serial (days since 1899-12-30).
+
+    Cached: a show's scans share a few thousand distinct minutes, and strptime is slow.
+    """
     value = text.strip()
     if not value:
         return None
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+        return parsed
+    except ValueError:
+        pass
     if re.fullmatch(r"\d{5}(\.\d+)?", value):
         serial = float(value)
         if 20000 <= serial <= 80000:
@@ -129,10 +141,7 @@ def parse_datetime(text: str) -> dt.datetime | None:
             return dt.datetime.strptime(value, pattern)
         except ValueError:
             continue
-    try:
-        return dt.datetime.fromisoformat(value)
-    except ValueError:
-        return None
+    return None
 
 
 def split_full_name(value: str) -> tuple[str, str]:
@@ -206,6 +215,8 @@ def clean_row(
     employees_text = values.get("employees", "")
     if employees_text.strip():
         employees, band_basis = parse_employees(employees_text)
+        if employees is not None and employees > MAX_EMPLOYEES:
+            employees = band_basis = None  # a phone number or an id in the wrong column, not a head count
         if employees is not None:
             row.fields["employees"] = employees
         elif band_basis is not None:
