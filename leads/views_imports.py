@@ -110,6 +110,9 @@ def import_configure_view(request: HttpRequest, pk: int) -> HttpResponse:
         preview = import_job_preview(job=job)
     except ApplicationError as exc:
         preview, error = None, error or exc.message
+    else:
+        # Known now, so the progress bar has a scale from the first poll.
+        ImportJob.objects.filter(pk=job.pk, status=ImportStatus.DRAFT).update(total_rows=preview.total)
     context = {
         "job": job,
         "preview": preview,

@@ -41,6 +41,7 @@ SCAN_FIELDS = ("rating", "notes", "badge_id")
 # Lenient on purpose: exporters' real addresses (a leading dot, plus tags, long TLDs) must pass; what is
 # refused is what cannot be an address at all ("name at example.com", no domain, spaces).
 _EMAIL = re.compile(r"^[^@\s,;<>()\[\]\"]+@[^@\s,;<>()\[\]\"]+\.[^@\s,;<>()\[\]\".]+$")
+_DIGIT = re.compile(r"\d")
 _RANGE = re.compile(r"^(\d[\d.,' ]*)\s*(?:-|–|to|bis|à)\s*(\d[\d.,' ]*)$")
 _PLUS = re.compile(r"^(?:>\s*)?(\d[\d.,' ]*)\s*\+$")
 _DATETIME_FORMATS = (
@@ -208,7 +209,7 @@ def clean_row(
                 f"{MAX_LENGTHS[name]} fit."
             )
             continue
-        if name == "phone" and value and not re.search(r"\d", value):
+        if name == "phone" and value and not _DIGIT.search(value):
             row.warnings[columns[name]] = f"{value!r} has no digits; kept as typed."
         row.fields[name] = value
 

@@ -10,6 +10,7 @@ last committed chunk; the rerun skips the rows up to it, so no row is lost or im
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import itertools
 import json
@@ -61,6 +62,7 @@ logger = logging.getLogger(__name__)
 ALLOWED_EXTENSIONS = (".csv", ".tsv", ".txt", ".xlsx")
 CHUNK_ROWS = 5000
 PREVIEW_ROWS = 20
+MAX_ATTEMPTS = 5
 # Fields an import may write on an existing lead (fill or overwrite). Never stage, owner or score.
 UPDATABLE_FIELDS = (
     "first_name",
@@ -395,6 +397,17 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
         return ImportJob.objects.filter(pk=job_id).first()
     ImportJob.objects.filter(pk=job_id, started_at__isnull=True).update(started_at=now)
     job = ImportJob.objects.select_related("campaign", "created_by").get(pk=job_id)
+    if job.attempts > MAX_ATTEMPTS:
+        # Something other than the file keeps failing (the database, the disk): stop rather than loop.
+        _move(
+            job_id,
+            from_statuses=[ImportStatus.RUNNING],
+            to=ImportStatus.FAILED,
+            finished_at=timezone.now(),
+            message=f"The import stopped after {MAX_ATTEMPTS} attempts at line {job.last_line}; the rows before it "
+            "are imported. Undo it or contact an administrator.",
+        )
+        return ImportJob.objects.get(pk=job_id)
     mapping = _int_mapping(job)
     rows_seen = job.rows_done
     try:
@@ -668,10 +681,15 @@ def _reason(job: ImportJob) -> str:
 def _lead_values(job: ImportJob, row: CleanRow) -> dict[str, Any]:
     values = {name: value for name, value in row.fields.items() if name != "size_band_basis"}
     if "size_band_basis" in row.fields:
-        values["size_band"] = SizeBand.for_employees(row.fields["size_band_basis"])
+        values["size_band"] = _size_band(row.fields["size_band_basis"])
     elif values.get("employees") is not None:
-        values["size_band"] = SizeBand.for_employees(values["employees"])
+        values["size_band"] = _size_band(values["employees"])
     return values
+
+
+@functools.lru_cache(maxsize=1024)
+def _size_band(employees: int) -> str:
+    return SizeBand.for_employees(employees)
 
 
 def _new_lead(job: ImportJob, row: CleanRow, now: dt.datetime) -> Lead:
@@ -761,42 +779,56 @@ def import_job_undo(*, job: ImportJob, by) -> dict[str, Any]:
         locked = ImportJob.objects.select_for_update().get(pk=job.pk)
         if locked.status not in (ImportStatus.DONE, ImportStatus.FAILED, ImportStatus.CANCELLED):
             raise ApplicationError("This import is already undone.", code="conflict")
-        changes = list(ImportChange.objects.filter(job=job, lead__isnull=False).order_by("lead_id"))
-        lead_ids = [change.lead_id for change in changes]
-        leads = {lead.pk: lead for lead in Lead.objects.filter(pk__in=lead_ids).order_by("pk").select_for_update()}
-        worked = _worked_since(job, changes, leads)
-        deleted, restored = [], []
-        kept: list[dict[str, Any]] = []
-        to_restore: list[Lead] = []
-        fields: set[str] = set()
-        for change in changes:
-            lead = leads.get(change.lead_id)
-            if lead is None:
-                continue
-            if change.lead_id in worked:
-                kept.append({"lead_id": lead.pk, "email": lead.email, "why": worked[change.lead_id]})
-                continue
-            if change.action == ImportChangeAction.CREATED:
-                deleted.append(lead.pk)
-            elif change.action == ImportChangeAction.UPDATED:
-                for name, value in change.before.items():
-                    setattr(lead, name, value)
-                    fields.add(name)
-                to_restore.append(lead)
-                restored.append(lead.pk)
-        untouched = [pk for pk in lead_ids if pk not in worked and pk not in deleted]
-        Activity.objects.filter(
-            lead_id__in=untouched, kind=ActivityKind.BADGE_SCAN, source="import", payload__import_job=job.pk
-        ).delete()
-        if to_restore:
-            Lead.objects.bulk_update(to_restore, sorted(fields | {"updated_at"}), batch_size=1000)
-        for batch in _chunks(deleted, 1000):
-            Lead.objects.filter(pk__in=batch).delete()
-        report = {"deleted": len(deleted), "restored": len(restored), "kept": kept}
+        report: dict[str, Any] = {"deleted": 0, "restored": 0, "kept": []}
+        change_ids = list(
+            ImportChange.objects.filter(job=job, lead__isnull=False).order_by("lead_id").values_list("pk", flat=True)
+        )
+        # In batches: a batch's leads are locked in pk order, and no query carries more ids than SQLite allows.
+        for batch in _chunks(change_ids, 5000):
+            _undo_batch(job, list(ImportChange.objects.filter(pk__in=batch).order_by("lead_id")), report)
         _move(
             job.pk, from_statuses=[locked.status], to=ImportStatus.UNDONE, undone_at=timezone.now(), undo_report=report
         )
     return report
+
+
+def _undo_batch(job: ImportJob, changes: list[ImportChange], report: dict[str, Any]) -> None:
+    leads = {
+        lead.pk: lead
+        for lead in Lead.objects.filter(pk__in=[c.lead_id for c in changes]).order_by("pk").select_for_update()
+    }
+    worked = _worked_since(job, changes, leads)
+    deleted: list[int] = []
+    untouched: list[int] = []
+    to_restore: list[Lead] = []
+    fields: set[str] = set()
+    now = timezone.now()
+    for change in changes:
+        lead = leads.get(change.lead_id)
+        if lead is None:
+            continue
+        if lead.pk in worked:
+            report["kept"].append({"lead_id": lead.pk, "email": lead.email, "why": worked[lead.pk]})
+            continue
+        if change.action == ImportChangeAction.CREATED:
+            deleted.append(lead.pk)
+            continue
+        untouched.append(lead.pk)
+        if change.action == ImportChangeAction.UPDATED:
+            for name, value in change.before.items():
+                setattr(lead, name, value)
+                fields.add(name)
+            lead.updated_at = now
+            to_restore.append(lead)
+    Activity.objects.filter(
+        lead_id__in=untouched, kind=ActivityKind.BADGE_SCAN, source="import", payload__import_job=job.pk
+    ).delete()
+    if to_restore:
+        Lead.objects.bulk_update(to_restore, sorted(fields | {"updated_at"}), batch_size=1000)
+    for batch in _chunks(deleted, 1000):
+        Lead.objects.filter(pk__in=batch).delete()
+    report["deleted"] += len(deleted)
+    report["restored"] += len(to_restore)
 
 
 def _worked_since(job: ImportJob, changes: list[ImportChange], leads: dict[int, Lead]) -> dict[int, str]:

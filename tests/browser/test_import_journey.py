@@ -20,7 +20,7 @@ from leads.services import imports as import_service
 from tests.factories import DEMO_PASSWORD, CampaignFactory, LeadFactory
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [

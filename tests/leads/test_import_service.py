@@ -334,3 +334,28 @@ def test_change_records_exist_for_each_touched_lead(marketer, campaign, django_c
     lead, job = existing_and_file(campaign, marketer)
     run(job, marketer, django_capture_on_commit_callbacks)
     assert sorted(ImportChange.objects.values_list("action", flat=True)) == ["created", "matched"]
+
+
+def test_an_import_that_keeps_failing_stops_after_its_attempts_with_a_message(marketer, campaign):
+    content = csv_bytes([["Email"], ["a@example.com"]])
+    job = import_job_create(by=marketer, upload=upload(content, "a.csv"), campaign=campaign)
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.RUNNING, attempts=service.MAX_ATTEMPTS)
+    job = import_job_run(job_id=job.pk)
+    assert job.status == ImportStatus.FAILED and "stopped after 5 attempts" in job.message
+    assert not Lead.objects.exists()
+
+
+def test_stale_running_imports_are_enqueued_again(marketer, campaign, django_capture_on_commit_callbacks):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    content = csv_bytes([["Email"], ["a@example.com"]])
+    job = import_job_create(by=marketer, upload=upload(content, "a.csv"), campaign=campaign)
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=ImportStatus.RUNNING, heartbeat_at=timezone.now() - dt.timedelta(minutes=10)
+    )
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert service.import_jobs_resume_stale() == [job.pk]
+        assert service.import_jobs_resume_stale() == []  # its heartbeat was touched
+    assert len(callbacks) == 1

@@ -56,7 +56,7 @@ def _children(pid: int) -> list[int]:
 
 
 @pytest.mark.celery_worker
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.skipif(
     not (os.environ.get("REDIS_URL") and os.environ.get("DATABASE_URL", "").startswith("postgres")),
     reason="needs PostgreSQL and Redis for a worker process",
@@ -72,7 +72,7 @@ def test_worker_killed_mid_import_resumes_to_exact_counts(marketer, tmp_path, se
         "DATABASE_CONN_MAX_AGE": "0",
     }
     job = import_job_create(
-        by=marketer, upload=SimpleUploadedFile("big.csv", rows_csv(10_000)), campaign=CampaignFactory()
+        by=marketer, upload=SimpleUploadedFile("big.csv", rows_csv(30_000)), campaign=CampaignFactory()
     )
     # The worker reads the file from its own MEDIA_ROOT (under LEADOPS_VAR_DIR).
     (tmp_path / "media").mkdir(exist_ok=True)
@@ -120,7 +120,7 @@ def test_worker_killed_mid_import_resumes_to_exact_counts(marketer, tmp_path, se
     assert killed
     assert job.status == ImportStatus.DONE, job.message
     assert job.attempts >= 2
-    unique = 10_000 - len(range(20, 10_000, 20))
-    assert (job.rows_done, job.created_count, job.duplicate_count) == (10_000, unique, 10_000 - unique)
+    unique = 30_000 - len(range(20, 30_000, 20))
+    assert (job.rows_done, job.created_count, job.duplicate_count) == (30_000, unique, 30_000 - unique)
     assert Lead.objects.count() == unique == Activity.objects.count()
     assert django_settings.CELERY_BROKER_URL.startswith("redis")
