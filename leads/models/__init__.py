@@ -2,6 +2,15 @@ from __future__ import annotations
 
 from .activity import Activity, ActivityKind
 from .campaign import Campaign, CampaignKind
+from .imports import (
+    DuplicatePolicy,
+    ImportChange,
+    ImportChangeAction,
+    ImportJob,
+    ImportRowError,
+    ImportStatus,
+    MappingPreset,
+)
 from .lead import Lead, SizeBand, SourceChannel, Timeframe
 from .people import Profile, Team
 from .stage_change import StageChange
@@ -12,7 +21,14 @@ __all__ = [
     "ActivityKind",
     "Campaign",
     "CampaignKind",
+    "DuplicatePolicy",
     "Heartbeat",
+    "ImportChange",
+    "ImportChangeAction",
+    "ImportJob",
+    "ImportRowError",
+    "ImportStatus",
+    "MappingPreset",
     "Lead",
     "Profile",
     "SizeBand",

@@ -210,3 +210,60 @@ def _check_history(steps: list[StageStep], *, where: str) -> None:
             )
         if after.at < before.at:
             raise ApplicationError(f"{where}: its move to {_label(after.to_stage)} is dated before the stage it left.")
+
+
+# The columns `leads_insert_from_staging` reads from the caller's staging table, in this order.
+STAGING_LEAD_COLUMNS = (
+    "email",
+    "first_name",
+    "last_name",
+    "phone",
+    "title",
+    "company_name",
+    "website",
+    "industry",
+    "employees",
+    "size_band",
+    "country",
+    "region",
+    "extra",
+)
+
+
+def leads_insert_from_staging(
+    *, cursor, table: str, source_channel: str, campaign_id: int | None, at: dt.datetime, by=None, reason: str = ""
+) -> list[tuple[int, str]]:
+    """Insert the staging table's rows with `lead_id IS NULL` as inquiries, and log their entry, in SQL.
+
+    PostgreSQL only: the set-based twin of `leads_bulk_create` for imports, where building a model
+    instance per row costs more than the insert. `table` is a temporary table the caller filled with
+    COPY (columns STAGING_LEAD_COLUMNS plus `lead_id`), already deduplicated, emails normalised. Runs in
+    the caller's transaction; return [(lead id, email)] of the new leads.
+    """
+    columns = ", ".join(STAGING_LEAD_COLUMNS)
+    cursor.execute(
+        f"""
+        WITH new AS (
+            INSERT INTO leads_lead ({columns}, company_domain, budget, authority, need, timeframe, source_channel,
+                campaign_id, owner_id, stage, stage_entered_at, score, grade, created_at, updated_at,
+                sales_touches, nurture_touches)
+            SELECT {columns}, '', NULL, '', '', '', %(channel)s, %(campaign)s, NULL, %(stage)s, %(at)s, 0, '',
+                %(at)s, %(at)s, 0, 0
+            FROM {table} WHERE lead_id IS NULL ORDER BY line
+            RETURNING id, email
+        ), logged AS (
+            INSERT INTO leads_stagechange (lead_id, from_stage, to_stage, changed_at, changed_by_id, owner_id, reason)
+            SELECT id, '', %(stage)s, %(at)s, %(by)s, NULL, %(reason)s FROM new
+        )
+        SELECT id, email FROM new
+        """,  # noqa: S608 - table and columns are the caller's constants, values are parameters
+        {
+            "channel": source_channel,
+            "campaign": campaign_id,
+            "stage": Stage.INQUIRY,
+            "at": at,
+            "by": by.pk if by is not None else None,
+            "reason": reason,
+        },
+    )
+    return cursor.fetchall()

@@ -1,0 +1,97 @@
+"""Where the shared corpora live, and small builders of hostile files for the import tests."""
+
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def shared_dir() -> Path:
+    """Return ../shared: $LEADOPS_SHARED_DIR, else next to the repository, else /work/shared."""
+    if os.environ.get("LEADOPS_SHARED_DIR"):
+        return Path(os.environ["LEADOPS_SHARED_DIR"])
+    beside = REPO.parent / "shared"
+    return beside if beside.is_dir() else Path("/work/shared")
+
+
+CONTENT_TYPES = (
+    b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+    b'<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+    b'<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+    b'<Default Extension="xml" ContentType="application/xml"/>'
+    b'<Override PartName="/xl/workbook.xml" '
+    b'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+    b'<Override PartName="/xl/worksheets/sheet1.xml" '
+    b'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+    b"</Types>"
+)
+ROOT_RELS = (
+    b'<?xml version="1.0" encoding="UTF-8"?><Relationships '
+    b'xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" '
+    b'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" '
+    b'Target="xl/workbook.xml"/></Relationships>'
+)
+WORKBOOK = (
+    b'<?xml version="1.0" encoding="UTF-8"?><workbook '
+    b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+    b'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+    b'<sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>'
+)
+WORKBOOK_RELS = (
+    b'<?xml version="1.0" encoding="UTF-8"?><Relationships '
+    b'xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" '
+    b'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" '
+    b'Target="worksheets/sheet1.xml"/></Relationships>'
+)
+
+
+def xlsx_bytes(sheet_xml: bytes) -> bytes:
+    """Build a minimal workbook around one sheet's XML (inline strings, no shared strings part)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", CONTENT_TYPES)
+        archive.writestr("_rels/.rels", ROOT_RELS)
+        archive.writestr("xl/workbook.xml", WORKBOOK)
+        archive.writestr("xl/_rels/workbook.xml.rels", WORKBOOK_RELS)
+        archive.writestr("xl/worksheets/sheet1.xml", sheet_xml)
+    return buffer.getvalue()
+
+
+def sheet_xml(rows: list[list[object]], *, prolog: bytes = b"") -> bytes:
+    """Write rows as sheet XML: str as inline strings, numbers as numbers (as Excel stores phones)."""
+    out = [b'<?xml version="1.0" encoding="UTF-8"?>', prolog]
+    out.append(b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>')
+    for r, row in enumerate(rows, start=1):
+        out.append(f'<row r="{r}">'.encode())
+        for c, value in enumerate(row):
+            ref = f"{chr(65 + c)}{r}"
+            if isinstance(value, (int, float)):
+                out.append(f'<c r="{ref}"><v>{value!r}</v></c>'.encode())
+            else:
+                text = str(value).replace("&", "&amp;").replace("<", "&lt;")
+                out.append(f'<c r="{ref}" t="inlineStr"><is><t>{text}</t></is></c>'.encode())
+        out.append(b"</row>")
+    out.append(b"</sheetData></worksheet>")
+    return b"".join(out)
+
+
+def zip_bomb_bytes(unpacked: int = 60 * 1024 * 1024) -> bytes:
+    """A workbook whose sheet part inflates from ~60 KB to `unpacked` bytes of zeros."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", CONTENT_TYPES)
+        archive.writestr("_rels/.rels", ROOT_RELS)
+        archive.writestr("xl/workbook.xml", WORKBOOK)
+        archive.writestr("xl/_rels/workbook.xml.rels", WORKBOOK_RELS)
+        archive.writestr("xl/worksheets/sheet1.xml", b"\0" * unpacked)
+    return buffer.getvalue()
+
+
+BILLION_LAUGHS = (
+    b'<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'
+    b'<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>'
+)
