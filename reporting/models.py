@@ -22,7 +22,11 @@ class LeadFunnelFact(models.Model):
     summed from it.
     """
 
-    lead = models.OneToOneField("leads.Lead", primary_key=True, on_delete=models.CASCADE, related_name="+")
+    # No database constraint and no cascade: when a lead is deleted its fact stays until the refresh,
+    # which needs it to know which cohort day to recompute (deleting a lead must mark it dirty).
+    lead = models.OneToOneField(
+        "leads.Lead", primary_key=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
     created_at = models.DateTimeField()
     source_channel = models.CharField(max_length=20)
     campaign_id = models.IntegerField(default=0)
