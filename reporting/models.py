@@ -74,7 +74,11 @@ class LeadFunnelFact(models.Model):
 
 
 class FunnelDailyFlow(models.Model):
-    """Entries into each stage per day (from the stage log), by source, campaign and owner after the change."""
+    """Entries into each stage per day (from the stage log), by source, campaign and owner after the change.
+
+    Holds no amounts: a deal amount changes after the entry (on the win), which would make every past
+    day of the lead stale. Pipeline and revenue are summed from the per-lead facts instead.
+    """
 
     day = models.DateField()
     stage = models.CharField(max_length=20, choices=Stage.choices)
@@ -82,8 +86,6 @@ class FunnelDailyFlow(models.Model):
     campaign_id = models.IntegerField(default=0)
     owner_id = models.IntegerField(default=0)
     entries = models.PositiveIntegerField()
-    # Sum of the entering leads' deal amounts (pipeline created for opportunities, bookings for won).
-    amount = models.DecimalField(max_digits=16, decimal_places=2, default=0)
 
     class Meta:
         constraints = [
@@ -146,6 +148,8 @@ class RollupDirtyLead(models.Model):
     """A lead whose rollups must be recomputed (written by `rollups_mark_dirty`, consumed by the refresh)."""
 
     lead_id = models.BigIntegerField(unique=True)
+    # Its source or campaign changed, or it was deleted: every day in its log is stale, not only new ones.
+    all_days = models.BooleanField(default=False)
     marked_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
@@ -168,6 +172,9 @@ class RollupState(models.Model):
     singleton = models.BooleanField(default=True, unique=True)
     stage_change_watermark = models.BigIntegerField(default=0)
     activity_watermark = models.BigIntegerField(default=0)
+    # Ids below the watermark not yet seen: a transaction that took them may still commit (see services).
+    stage_change_gaps = models.JSONField(default=list)
+    activity_gaps = models.JSONField(default=list)
     last_run_at = models.DateTimeField(null=True)
     last_run_leads = models.PositiveIntegerField(default=0)
     last_run_days = models.PositiveIntegerField(default=0)

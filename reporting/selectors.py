@@ -23,8 +23,6 @@ from reporting.sources import COHORT_FIELDS, Median, RawSource, RollupSource
 ROLLUPS = RollupSource()
 RAW = RawSource()
 SIDE_STAGES = (Stage.NURTURE, Stage.LOST, Stage.DISQUALIFIED)
-# Sourced by marketing: everything but the reps' own prospecting.
-MARKETING_SOURCES = frozenset(SourceChannel.values) - {SourceChannel.OUTBOUND}
 REACHED = (
     ("leads", Stage.INQUIRY),
     ("reached_mql", Stage.MQL),
@@ -94,11 +92,9 @@ def funnel_report(*, filters: ReportFilters, scope: ReportScope, source=ROLLUPS)
     owners = owner_ids_for(filters, scope)
     flow_rows = source.flow(filters, owners)
     entries: dict[str, int] = defaultdict(int)
-    amounts: dict[tuple[str, bool], Decimal] = defaultdict(Decimal)
     week_counts: dict[tuple[dt.date, str], int] = defaultdict(int)
     for row in flow_rows:
         entries[row.stage] += row.entries
-        amounts[(row.stage, row.source_channel in MARKETING_SOURCES)] += row.amount
         week_counts[(row.day - dt.timedelta(days=row.day.weekday()), row.stage)] += row.entries
     flow = [StageCount(s.value, s.label, entries[s.value]) for s in (*FUNNEL, *SIDE_STAGES)]
 
@@ -123,12 +119,12 @@ def funnel_report(*, filters: ReportFilters, scope: ReportScope, source=ROLLUPS)
     weeks = [first_week + dt.timedelta(weeks=n) for n in range((filters.end - first_week).days // 7 + 1)]
     weekly = {s.label: [week_counts[(w, s.value)] for w in weeks] for s in FUNNEL}
 
-    both = (True, False)
+    amounts = source.amounts(filters, owners)
     money = Money(
-        pipeline=sum((amounts[(Stage.OPPORTUNITY.value, m)] for m in both), Decimal(0)),
-        revenue=sum((amounts[(Stage.WON.value, m)] for m in both), Decimal(0)),
-        marketing_pipeline=amounts[(Stage.OPPORTUNITY.value, True)],
-        marketing_revenue=amounts[(Stage.WON.value, True)],
+        pipeline=amounts.pipeline,
+        revenue=amounts.revenue,
+        marketing_pipeline=amounts.marketing_pipeline,
+        marketing_revenue=amounts.marketing_revenue,
         won_deals=entries[Stage.WON.value],
     )
     by_source: dict[str, int] = defaultdict(int)

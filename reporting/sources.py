@@ -18,7 +18,7 @@ from django.db.models import Aggregate, Count, FloatField, Q, Sum
 from django.db.models.functions import TruncDate
 
 from leads.lifecycle import Stage
-from leads.models import Lead, StageChange
+from leads.models import Lead, SourceChannel, StageChange
 from reporting.days import day_bounds
 from reporting.facts import VELOCITY_PAIRS, Fact, facts_for_leads
 from reporting.filters import ReportFilters, dims_q
@@ -41,6 +41,8 @@ COHORT_FIELDS = (
     "open_opportunity_amount",
 )
 OPEN_FIELDS = ("open_inquiry", "open_mql", "open_sal", "open_sql", "open_opportunity", "open_opportunity_amount")
+# Sourced by marketing: every source but the reps' own prospecting.
+MARKETING_SOURCES = frozenset(SourceChannel.values) - {SourceChannel.OUTBOUND}
 VELOCITY_TO_FIELD = {name: f"{to_stage.value}_at" for _, to_stage, name in VELOCITY_PAIRS}
 
 
@@ -50,7 +52,16 @@ class FlowRow:
     stage: str
     source_channel: str
     entries: int
-    amount: Decimal
+
+
+@dataclass(frozen=True)
+class Amounts:
+    """Deal amounts of leads that first became opportunities (pipeline) or were won (revenue) in the period."""
+
+    pipeline: Decimal
+    revenue: Decimal
+    marketing_pipeline: Decimal
+    marketing_revenue: Decimal
 
 
 @dataclass(frozen=True)
@@ -103,12 +114,24 @@ class RollupSource:
         rows = (
             FunnelDailyFlow.objects.filter(dims_q(filters, owners), day__gte=filters.start, day__lte=filters.end)
             .values("day", "stage", "source_channel")
-            .annotate(n=Sum("entries"), total=Sum("amount"))
+            .annotate(n=Sum("entries"))
             .order_by()
         )
-        return sorted(
-            FlowRow(r["day"], r["stage"], r["source_channel"], r["n"], Decimal(r["total"] or 0)) for r in rows
+        return sorted(FlowRow(r["day"], r["stage"], r["source_channel"], r["n"]) for r in rows)
+
+    def amounts(self, filters: ReportFilters, owners: frozenset[int] | None) -> Amounts:
+        start, end = _bounds(filters)
+        facts = LeadFunnelFact.objects.filter(dims_q(filters, owners))
+        marketing = Q(source_channel__in=sorted(MARKETING_SOURCES))
+        opened = Q(opportunity_at__gte=start, opportunity_at__lt=end)
+        won = Q(won_at__gte=start, won_at__lt=end)
+        totals = facts.filter(opened | won).aggregate(
+            pipeline=Sum("deal_amount", filter=opened),
+            revenue=Sum("deal_amount", filter=won),
+            marketing_pipeline=Sum("deal_amount", filter=opened & marketing),
+            marketing_revenue=Sum("deal_amount", filter=won & marketing),
         )
+        return Amounts(**{name: _cents(value) for name, value in totals.items()})
 
     def cohort(self, filters: ReportFilters, owners: frozenset[int] | None) -> dict[tuple[str, int], dict]:
         rows = (
@@ -209,12 +232,31 @@ class RawSource:
         rows = (
             changes.annotate(day=TruncDate("changed_at"))
             .values("day", "to_stage", "lead__source_channel")
-            .annotate(n=Count("id"), total=Sum("lead__deal_amount"))
+            .annotate(n=Count("id"))
             .order_by()
         )
-        return sorted(
-            FlowRow(r["day"], r["to_stage"], r["lead__source_channel"], r["n"], Decimal(r["total"] or 0)) for r in rows
+        return sorted(FlowRow(r["day"], r["to_stage"], r["lead__source_channel"], r["n"]) for r in rows)
+
+    def amounts(self, filters: ReportFilters, owners: frozenset[int] | None) -> Amounts:
+        start, end = _bounds(filters)
+        ids = (
+            StageChange.objects.filter(
+                changed_at__gte=start, changed_at__lt=end, to_stage__in=[Stage.OPPORTUNITY, Stage.WON]
+            )
+            .values_list("lead_id", flat=True)
+            .distinct()
         )
+        totals = dict.fromkeys(("pipeline", "revenue", "marketing_pipeline", "marketing_revenue"), Decimal(0))
+        for fact in self._facts(ids, filters, owners):
+            amount = fact.deal_amount or Decimal(0)
+            marketing = fact.source_channel in MARKETING_SOURCES
+            if fact.opportunity_at and start <= fact.opportunity_at < end:
+                totals["pipeline"] += amount
+                totals["marketing_pipeline"] += amount if marketing else 0
+            if fact.won_at and start <= fact.won_at < end:
+                totals["revenue"] += amount
+                totals["marketing_revenue"] += amount if marketing else 0
+        return Amounts(**{name: _cents(value) for name, value in totals.items()})
 
     def cohort(self, filters: ReportFilters, owners: frozenset[int] | None) -> dict[tuple[str, int], dict]:
         start, end = _bounds(filters)
@@ -318,6 +360,10 @@ class RawSource:
             if owners is not None and fact.owner_id not in owners:
                 continue
             yield fact
+
+
+def _cents(value) -> Decimal:
+    return Decimal(value or 0).quantize(Decimal("0.01"))
 
 
 def _owner_q(field: str, owners: frozenset[int]) -> Q:

@@ -115,13 +115,13 @@ def funnel_tables(report: FunnelReport) -> list[Table]:
             "Pipeline and revenue in the period",
             ["Measure", "Amount"],
             [
-                ["Pipeline created (entered opportunity)", money(report.money.pipeline)],
+                ["Pipeline created (first became an opportunity)", money(report.money.pipeline)],
                 ["Marketing-sourced pipeline", money(report.money.marketing_pipeline)],
                 ["Revenue won", money(report.money.revenue)],
                 ["Marketing-sourced revenue", money(report.money.marketing_revenue)],
                 ["Won deals", report.money.won_deals],
             ],
-            note="Marketing-sourced: every source but outbound prospecting.",
+            note="At each deal's current amount. Marketing-sourced: every source but outbound prospecting.",
         ),
         Table(
             "source_mix",

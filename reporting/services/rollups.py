@@ -30,9 +30,10 @@ from reporting.models import (
     RollupState,
 )
 
-# Log ids are handed out before commit, so a row may commit after a later id was already seen; the
-# catch-up re-reads this many ids below its watermark so such a straggler is still picked up.
-WATERMARK_OVERLAP = 5000
+# Ids are handed out before commit, so a row can commit after a higher id was already read. The refresh
+# remembers the ids it skipped over (gaps) and looks for them again, for this many ids below the top;
+# a gap older than that is taken to be a rolled-back insert.
+GAP_WINDOW = 100_000
 FACT_FIELDS = [
     "created_at",
     "source_channel",
@@ -67,47 +68,79 @@ class RefreshResult:
     cohort_days: int
 
 
-def rollups_mark_dirty(*, day: dt.date | None = None, lead_ids: Iterable[int] = ()) -> None:
+def rollups_mark_dirty(*, day: dt.date | None = None, lead_ids: Iterable[int] = (), all_days: bool = False) -> None:
     """Note that a day and/or some leads changed, so the next refresh recomputes them.
 
-    Cheap and safe inside the caller's transaction (one insert that ignores duplicates); the lifecycle
-    service calls it on every stage change, anything that edits a lead's source, campaign or amount
-    should too. The refresh also catches up on log rows nobody marked.
+    Cheap and safe inside the caller's transaction (an insert that ignores duplicates). After a stage
+    change pass its day and the lead; after an edit of a lead's source or campaign, or a deletion, pass
+    the lead with `all_days=True` (every day of its log is stale). Stage changes and sales touches that
+    nobody marks are still found by the refresh's catch-up.
     """
     if day is not None:
         RollupDirtyDay.objects.bulk_create([RollupDirtyDay(day=day)], ignore_conflicts=True)
-    rows = [RollupDirtyLead(lead_id=lead_id) for lead_id in set(lead_ids)]
-    if rows:
+    rows = [RollupDirtyLead(lead_id=lead_id, all_days=all_days) for lead_id in set(lead_ids)]
+    if rows and all_days:
+        RollupDirtyLead.objects.bulk_create(
+            rows, update_conflicts=True, unique_fields=["lead_id"], update_fields=["all_days"]
+        )
+    elif rows:
         RollupDirtyLead.objects.bulk_create(rows, ignore_conflicts=True)
+
+
+@dataclass
+class _Work:
+    leads: set[int]
+    all_day_leads: set[int]
+    flow_days: set[dt.date]
+    cohort_days: set[dt.date]
+
+
+def _new_rows(queryset, *, watermark: int, gaps: list[int], fields: tuple[str, ...]) -> tuple[list, int, list[int]]:
+    """Return rows above the watermark or in its gaps, the new watermark and the gaps still open."""
+    rows = list(queryset.filter(Q(id__gt=watermark) | Q(id__in=gaps)).values_list("id", *fields))
+    seen = {row[0] for row in rows}
+    top = max([watermark, *seen])
+    open_gaps = [g for g in gaps if g not in seen] + [i for i in range(watermark + 1, top) if i not in seen]
+    return rows, top, [g for g in open_gaps if g > top - GAP_WINDOW]
 
 
 @transaction.atomic
 def rollups_refresh(*, max_leads: int = 50_000) -> RefreshResult:
-    """Recompute the rollups of every dirty lead and day, and of log rows newer than the last run.
+    """Recompute the rollups of every dirty lead and day, and of log rows and touches new since the last run.
 
     Holds the lock on the single state row for the whole run, so two workers never interleave; the
     dirty rows it consumed are deleted by id, so marks made during the run wait for the next one.
     """
     state, _ = RollupState.objects.get_or_create(singleton=True)
     state = RollupState.objects.select_for_update().get(pk=state.pk)
-    dirty_leads = list(RollupDirtyLead.objects.order_by("id").values_list("id", "lead_id")[:max_leads])
+    dirty_leads = list(RollupDirtyLead.objects.order_by("id").values_list("id", "lead_id", "all_days")[:max_leads])
     dirty_days = list(RollupDirtyDay.objects.values_list("id", "day"))
-    lead_ids = {lead_id for _, lead_id in dirty_leads}
-    new_changes = StageChange.objects.filter(id__gt=max(state.stage_change_watermark - WATERMARK_OVERLAP, 0))
-    change_top = state.stage_change_watermark
-    for change_id, lead_id in new_changes.values_list("id", "lead_id"):
-        lead_ids.add(lead_id)
-        change_top = max(change_top, change_id)
-    new_touches = Activity.objects.filter(
-        id__gt=max(state.activity_watermark - WATERMARK_OVERLAP, 0), kind__in=SALES_TOUCH_KINDS
+    work = _Work(
+        leads={lead_id for _, lead_id, _ in dirty_leads},
+        all_day_leads={lead_id for _, lead_id, all_days in dirty_leads if all_days},
+        flow_days={day for _, day in dirty_days},
+        cohort_days={day for _, day in dirty_days},
     )
-    activity_top = Activity.objects.order_by("-id").values_list("id", flat=True).first() or 0
-    lead_ids.update(new_touches.filter(id__lte=activity_top).values_list("lead_id", flat=True))
-    result = _recompute(lead_ids=lead_ids, days={day for _, day in dirty_days})
-    RollupDirtyLead.objects.filter(id__in=[pk for pk, _ in dirty_leads]).delete()
+    changes, state.stage_change_watermark, state.stage_change_gaps = _new_rows(
+        StageChange.objects.all(),
+        watermark=state.stage_change_watermark,
+        gaps=state.stage_change_gaps,
+        fields=("lead_id", "changed_at"),
+    )
+    for _, lead_id, changed_at in changes:
+        work.leads.add(lead_id)
+        work.flow_days.add(local_day(changed_at))
+    # Every activity id is read (not only touches) so the gaps are true gaps, not other kinds.
+    activities, state.activity_watermark, state.activity_gaps = _new_rows(
+        Activity.objects.all(),
+        watermark=state.activity_watermark,
+        gaps=state.activity_gaps,
+        fields=("lead_id", "kind"),
+    )
+    work.leads.update(lead_id for _, lead_id, kind in activities if kind in SALES_TOUCH_KINDS)
+    result = _recompute(work)
+    RollupDirtyLead.objects.filter(id__in=[pk for pk, _, _ in dirty_leads]).delete()
     RollupDirtyDay.objects.filter(id__in=[pk for pk, _ in dirty_days]).delete()
-    state.stage_change_watermark = change_top
-    state.activity_watermark = max(state.activity_watermark, activity_top)
     state.last_run_at = timezone.now()
     state.last_run_leads = result.leads
     state.last_run_days = result.flow_days
@@ -125,6 +158,8 @@ def rollups_rebuild(*, chunk_size: int = 5000) -> RefreshResult:
     RollupState.objects.filter(pk=state.pk).update(
         stage_change_watermark=StageChange.objects.order_by("-id").values_list("id", flat=True).first() or 0,
         activity_watermark=Activity.objects.order_by("-id").values_list("id", flat=True).first() or 0,
+        stage_change_gaps=[],
+        activity_gaps=[],
     )
     with transaction.atomic():
         LeadFunnelFact.objects.all().delete()
@@ -153,27 +188,31 @@ def _days_between(first: dt.datetime | None, last: dt.datetime | None) -> list[d
     return [start + dt.timedelta(days=n) for n in range((end - start).days + 1)]
 
 
-def _recompute(*, lead_ids: set[int], days: set[dt.date]) -> RefreshResult:
-    """Recompute the facts of `lead_ids`, then every day their log, creation or old facts touch."""
-    ids = sorted(lead_ids)
-    flow_days = set(days)
-    cohort_days = set(days)
-    # Where the leads were before (a lead deleted or re-dated must leave its old cohort day).
-    for created_at in LeadFunnelFact.objects.filter(lead_id__in=ids).values_list("created_at", flat=True):
-        cohort_days.add(local_day(created_at))
-    for changed_at in StageChange.objects.filter(lead_id__in=ids).values_list("changed_at", flat=True):
-        flow_days.add(local_day(changed_at))
-    LeadFunnelFact.objects.filter(lead_id__in=ids).delete()
+def _recompute(work: _Work) -> RefreshResult:
+    """Recompute the leads' facts, then the flow and cohort days the work touches."""
+    ids = sorted(work.leads)
+    # Where the leads were before: a lead deleted or re-dated must leave its old cohort day.
+    old = LeadFunnelFact.objects.filter(lead_id__in=ids)
+    for fact in old.values("lead_id", "created_at", "mql_at", "sal_at", "sql_at", "opportunity_at", "closed_at"):
+        work.cohort_days.add(local_day(fact["created_at"]))
+        if fact["lead_id"] in work.all_day_leads:
+            work.flow_days.update(local_day(at) for name, at in fact.items() if name != "lead_id" and at)
+    if work.all_day_leads:
+        changed = StageChange.objects.filter(lead_id__in=sorted(work.all_day_leads)).values_list(
+            "changed_at", flat=True
+        )
+        work.flow_days.update(local_day(at) for at in changed)
+    old.delete()
     rows = []
     for fact in facts_for_leads(ids):
-        cohort_days.add(local_day(fact.created_at))
+        work.cohort_days.add(local_day(fact.created_at))
         rows.append(_fact_row(fact))
     LeadFunnelFact.objects.bulk_create(rows, batch_size=2000)
-    for day in sorted(flow_days):
+    for day in sorted(work.flow_days):
         _flow_day_recompute(day)
-    for day in sorted(cohort_days):
+    for day in sorted(work.cohort_days):
         _cohort_day_recompute(day)
-    return RefreshResult(leads=len(ids), flow_days=len(flow_days), cohort_days=len(cohort_days))
+    return RefreshResult(leads=len(ids), flow_days=len(work.flow_days), cohort_days=len(work.cohort_days))
 
 
 def _fact_row(fact: Fact) -> LeadFunnelFact:
@@ -186,7 +225,7 @@ def _flow_day_recompute(day: dt.date) -> None:
     rows = (
         StageChange.objects.filter(changed_at__gte=start, changed_at__lt=end)
         .values("to_stage", "lead__source_channel", "lead__campaign_id", "owner_id")
-        .annotate(entries=Count("id"), amount=Coalesce(Sum("lead__deal_amount"), 0, output_field=_amount_field()))
+        .annotate(entries=Count("id"))
         .order_by()
     )
     FunnelDailyFlow.objects.bulk_create(
@@ -198,7 +237,6 @@ def _flow_day_recompute(day: dt.date) -> None:
                 campaign_id=row["lead__campaign_id"] or 0,
                 owner_id=row["owner_id"] or 0,
                 entries=row["entries"],
-                amount=row["amount"],
             )
             for row in rows
         ],
