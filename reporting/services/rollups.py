@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.db.models import Count, DecimalField, Q, Sum
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from leads.lifecycle import Stage
@@ -151,8 +151,9 @@ def rollups_refresh(*, max_leads: int = 50_000) -> RefreshResult:
 def rollups_rebuild(*, chunk_size: int = 5000) -> RefreshResult:
     """Recompute every lead's facts and every day's rollups from scratch (first install, repairs).
 
-    Runs in chunks, each its own transaction, so a large database does not hold one huge transaction;
-    the watermarks are moved to the top first, so a refresh afterwards only redoes what changed since.
+    Facts are written in chunks of leads, each its own transaction, so a large database does not hold
+    one huge transaction; the daily rollups are then summed in one grouped query each. The watermarks
+    are moved to the top first, so a refresh afterwards redoes only what changed since.
     """
     state, _ = RollupState.objects.get_or_create(singleton=True)
     RollupState.objects.filter(pk=state.pk).update(
@@ -161,31 +162,60 @@ def rollups_rebuild(*, chunk_size: int = 5000) -> RefreshResult:
         stage_change_gaps=[],
         activity_gaps=[],
     )
-    with transaction.atomic():
-        LeadFunnelFact.objects.all().delete()
-        FunnelDailyFlow.objects.all().delete()
-        FunnelDailyCohort.objects.all().delete()
+    LeadFunnelFact.objects.all().delete()
     ids = list(Lead.objects.order_by("pk").values_list("pk", flat=True))
     for start in range(0, len(ids), chunk_size):
         with transaction.atomic():
             LeadFunnelFact.objects.bulk_create(
                 [_fact_row(fact) for fact in facts_for_leads(ids[start : start + chunk_size])], batch_size=2000
             )
-    first = StageChange.objects.order_by("changed_at").values_list("changed_at", flat=True).first()
-    last = StageChange.objects.order_by("-changed_at").values_list("changed_at", flat=True).first()
-    days = _days_between(first, last)
-    for day in days:
-        with transaction.atomic():
-            _flow_day_recompute(day)
-            _cohort_day_recompute(day)
-    return RefreshResult(leads=len(ids), flow_days=len(days), cohort_days=len(days))
+    tz = timezone.get_default_timezone()
+    with transaction.atomic():
+        FunnelDailyFlow.objects.all().delete()
+        flow = _flow_rows(StageChange.objects.annotate(day=TruncDate("changed_at", tzinfo=tz)), ("day",))
+        flow_days = _insert_batches(FunnelDailyFlow, flow)
+    with transaction.atomic():
+        FunnelDailyCohort.objects.all().delete()
+        cohort = (
+            LeadFunnelFact.objects.annotate(day=TruncDate("created_at", tzinfo=tz))
+            .values("day", "source_channel", "campaign_id", "owner_id")
+            .annotate(**cohort_aggregates())
+            .order_by()
+        )
+        cohort_days = _insert_batches(FunnelDailyCohort, (FunnelDailyCohort(**row) for row in cohort.iterator()))
+    return RefreshResult(leads=len(ids), flow_days=flow_days, cohort_days=cohort_days)
 
 
-def _days_between(first: dt.datetime | None, last: dt.datetime | None) -> list[dt.date]:
-    if first is None or last is None:
-        return []
-    start, end = local_day(first), local_day(last)
-    return [start + dt.timedelta(days=n) for n in range((end - start).days + 1)]
+def _insert_batches(model, rows: Iterable, *, size: int = 5000) -> int:
+    """Insert rows in batches; return how many distinct days they cover."""
+    days: set[dt.date] = set()
+    batch = []
+    for row in rows:
+        days.add(row.day)
+        batch.append(row)
+        if len(batch) >= size:
+            model.objects.bulk_create(batch)
+            batch = []
+    model.objects.bulk_create(batch)
+    return len(days)
+
+
+def _flow_rows(changes, extra: tuple[str, ...], *, day: dt.date | None = None):
+    """Yield flow rows grouped from stage-log rows (by `extra` too, e.g. the day in a rebuild)."""
+    grouped = (
+        changes.values(*extra, "to_stage", "lead__source_channel", "lead__campaign_id", "owner_id")
+        .annotate(entries=Count("id"))
+        .order_by()
+    )
+    for row in grouped.iterator(chunk_size=5000):
+        yield FunnelDailyFlow(
+            day=row.get("day", day),
+            stage=row["to_stage"],
+            source_channel=row["lead__source_channel"],
+            campaign_id=row["lead__campaign_id"] or 0,
+            owner_id=row["owner_id"] or 0,
+            entries=row["entries"],
+        )
 
 
 def _recompute(work: _Work) -> RefreshResult:
@@ -222,26 +252,8 @@ def _fact_row(fact: Fact) -> LeadFunnelFact:
 def _flow_day_recompute(day: dt.date) -> None:
     start, end = day_bounds(day)
     FunnelDailyFlow.objects.filter(day=day).delete()
-    rows = (
-        StageChange.objects.filter(changed_at__gte=start, changed_at__lt=end)
-        .values("to_stage", "lead__source_channel", "lead__campaign_id", "owner_id")
-        .annotate(entries=Count("id"))
-        .order_by()
-    )
-    FunnelDailyFlow.objects.bulk_create(
-        [
-            FunnelDailyFlow(
-                day=day,
-                stage=row["to_stage"],
-                source_channel=row["lead__source_channel"],
-                campaign_id=row["lead__campaign_id"] or 0,
-                owner_id=row["owner_id"] or 0,
-                entries=row["entries"],
-            )
-            for row in rows
-        ],
-        batch_size=2000,
-    )
+    changes = StageChange.objects.filter(changed_at__gte=start, changed_at__lt=end)
+    FunnelDailyFlow.objects.bulk_create(list(_flow_rows(changes, (), day=day)), batch_size=2000)
 
 
 def _amount_field() -> DecimalField:
