@@ -72,6 +72,7 @@ def test_bad_filters_show_a_message_and_the_default_view(client, executive, refr
     assert "The end date is before the start date." in response.content.decode()
     response = _get(client, executive, "reporting:dashboard", "period=nonsense&campaign=abc&rep=x")
     assert response.status_code == 200
+    assert "Campaign: " in response.content.decode()
 
 
 def test_filters_are_kept_in_the_export_link(client, executive, refreshed):
