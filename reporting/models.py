@@ -14,6 +14,9 @@ from django.utils import timezone
 
 from leads.lifecycle import Stage
 
+# The filterable dimensions every rollup row carries.
+DIMENSIONS = ["source_channel", "campaign_id", "owner_id"]
+
 
 class LeadFunnelFact(models.Model):
     """One lead's path through the funnel, derived from its stage log and sales-touch activities.
@@ -58,15 +61,25 @@ class LeadFunnelFact(models.Model):
     is_won = models.BooleanField(default=False)
 
     class Meta:
+        # Each stage's index carries what the velocity, money and alignment reads need (PostgreSQL
+        # INCLUDE), so a quarter's medians are index-only scans instead of tens of thousands of heap reads.
         indexes = [
             models.Index(fields=["created_at"], name="fact_created"),
-            models.Index(fields=["mql_at"], name="fact_mql"),
-            models.Index(fields=["sal_at"], name="fact_sal"),
-            models.Index(fields=["sql_at"], name="fact_sql"),
-            models.Index(fields=["opportunity_at"], name="fact_opportunity"),
-            models.Index(fields=["won_at"], name="fact_won"),
-            models.Index(fields=["assigned_at"], name="fact_assigned"),
-            models.Index(fields=["closed_at"], name="fact_closed"),
+            models.Index(fields=["mql_at"], include=["inquiry_mql_s", *DIMENSIONS], name="fact_mql"),
+            models.Index(fields=["sal_at"], include=["mql_sal_s", *DIMENSIONS], name="fact_sal"),
+            models.Index(fields=["sql_at"], include=["sal_sql_s", *DIMENSIONS], name="fact_sql"),
+            models.Index(
+                fields=["opportunity_at"],
+                include=["sql_opportunity_s", "deal_amount", *DIMENSIONS],
+                name="fact_opportunity",
+            ),
+            models.Index(fields=["won_at"], include=["opportunity_won_s", "deal_amount", *DIMENSIONS], name="fact_won"),
+            models.Index(
+                fields=["assigned_at"],
+                include=["has_sales_touch", "first_touch_s", *DIMENSIONS],
+                name="fact_assigned",
+            ),
+            models.Index(fields=["closed_at"], include=["is_won", *DIMENSIONS], name="fact_closed"),
         ]
 
     def __str__(self) -> str:
@@ -94,7 +107,14 @@ class FunnelDailyFlow(models.Model):
             ),
             models.CheckConstraint(condition=models.Q(entries__gt=0), name="flow_entries_positive"),
         ]
-        indexes = [models.Index(fields=["day", "stage"], name="flow_day_stage")]
+        # Covering (PostgreSQL INCLUDE): a period's rows are read from the index alone.
+        indexes = [
+            models.Index(
+                fields=["day"],
+                include=["stage", "source_channel", "campaign_id", "owner_id", "entries"],
+                name="flow_day_cover",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.day} {self.stage}: {self.entries}"

@@ -169,39 +169,81 @@ def rollups_rebuild(*, chunk_size: int = 5000) -> RefreshResult:
             LeadFunnelFact.objects.bulk_create(
                 [_fact_row(fact) for fact in facts_for_leads(ids[start : start + chunk_size])], batch_size=2000
             )
-    tz = timezone.get_default_timezone()
+    first = StageChange.objects.order_by("changed_at").values_list("changed_at", flat=True).first()
+    last = StageChange.objects.order_by("-changed_at").values_list("changed_at", flat=True).first()
+    days = [] if first is None else _days_from(local_day(first), local_day(last))
     with transaction.atomic():
         FunnelDailyFlow.objects.all().delete()
-        flow = _flow_rows(StageChange.objects.annotate(day=TruncDate("changed_at", tzinfo=tz)), ("day",))
-        flow_days = _insert_batches(FunnelDailyFlow, flow)
-    with transaction.atomic():
         FunnelDailyCohort.objects.all().delete()
-        cohort = (
-            LeadFunnelFact.objects.annotate(day=TruncDate("created_at", tzinfo=tz))
-            .values("day", "source_channel", "campaign_id", "owner_id")
-            .annotate(**cohort_aggregates())
-            .order_by()
-        )
-        cohort_days = _insert_batches(FunnelDailyCohort, (FunnelDailyCohort(**row) for row in cohort.iterator()))
+        flow_days = _flow_days_recompute(days)
+        cohort_days = _cohort_days_recompute(days)
     return RefreshResult(leads=len(ids), flow_days=flow_days, cohort_days=cohort_days)
 
 
-def _insert_batches(model, rows: Iterable, *, size: int = 5000) -> int:
-    """Insert rows in batches; return how many distinct days they cover."""
-    days: set[dt.date] = set()
+def _insert_batches(model, rows: Iterable, *, size: int = 5000) -> None:
     batch = []
     for row in rows:
-        days.add(row.day)
         batch.append(row)
         if len(batch) >= size:
             model.objects.bulk_create(batch)
             batch = []
     model.objects.bulk_create(batch)
-    return len(days)
 
 
-def _flow_rows(changes, extra: tuple[str, ...], *, day: dt.date | None = None):
-    """Yield flow rows grouped from stage-log rows (by `extra` too, e.g. the day in a rebuild)."""
+def _days_from(first: dt.date, last: dt.date) -> list[dt.date]:
+    return [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+# Dirty days closer than this are recomputed as one run: a clean day in between costs less to redo than
+# another query.
+RUN_GAP_DAYS = 7
+
+
+def _runs(days: Iterable[dt.date]) -> list[tuple[dt.date, dt.date]]:
+    """Return the days as (first, last) runs, merging runs separated by fewer than RUN_GAP_DAYS days."""
+    runs: list[list[dt.date]] = []
+    for day in sorted(set(days)):
+        if runs and (day - runs[-1][1]).days <= RUN_GAP_DAYS:
+            runs[-1][1] = day
+        else:
+            runs.append([day, day])
+    return [(first, last) for first, last in runs]
+
+
+def _flow_days_recompute(days: Iterable[dt.date]) -> int:
+    """Replace the flow rows of every day in the runs covering `days`; return how many days that was."""
+    tz = timezone.get_default_timezone()
+    count = 0
+    for first, last in _runs(days):
+        FunnelDailyFlow.objects.filter(day__gte=first, day__lte=last).delete()
+        changes = StageChange.objects.filter(
+            changed_at__gte=day_bounds(first)[0], changed_at__lt=day_bounds(last)[1]
+        ).annotate(day=TruncDate("changed_at", tzinfo=tz))
+        _insert_batches(FunnelDailyFlow, _flow_rows(changes, ("day",)))
+        count += (last - first).days + 1
+    return count
+
+
+def _cohort_days_recompute(days: Iterable[dt.date]) -> int:
+    """Replace the cohort rows of every day in the runs covering `days`; return how many days that was."""
+    tz = timezone.get_default_timezone()
+    count = 0
+    for first, last in _runs(days):
+        FunnelDailyCohort.objects.filter(day__gte=first, day__lte=last).delete()
+        rows = (
+            LeadFunnelFact.objects.filter(created_at__gte=day_bounds(first)[0], created_at__lt=day_bounds(last)[1])
+            .annotate(day=TruncDate("created_at", tzinfo=tz))
+            .values("day", "source_channel", "campaign_id", "owner_id")
+            .annotate(**cohort_aggregates())
+            .order_by()
+        )
+        _insert_batches(FunnelDailyCohort, (FunnelDailyCohort(**row) for row in rows.iterator(chunk_size=5000)))
+        count += (last - first).days + 1
+    return count
+
+
+def _flow_rows(changes, extra: tuple[str, ...]):
+    """Yield flow rows grouped from stage-log rows annotated with their `day`."""
     grouped = (
         changes.values(*extra, "to_stage", "lead__source_channel", "lead__campaign_id", "owner_id")
         .annotate(entries=Count("id"))
@@ -209,7 +251,7 @@ def _flow_rows(changes, extra: tuple[str, ...], *, day: dt.date | None = None):
     )
     for row in grouped.iterator(chunk_size=5000):
         yield FunnelDailyFlow(
-            day=row.get("day", day),
+            day=row["day"],
             stage=row["to_stage"],
             source_channel=row["lead__source_channel"],
             campaign_id=row["lead__campaign_id"] or 0,
@@ -238,22 +280,13 @@ def _recompute(work: _Work) -> RefreshResult:
         work.cohort_days.add(local_day(fact.created_at))
         rows.append(_fact_row(fact))
     LeadFunnelFact.objects.bulk_create(rows, batch_size=2000)
-    for day in sorted(work.flow_days):
-        _flow_day_recompute(day)
-    for day in sorted(work.cohort_days):
-        _cohort_day_recompute(day)
-    return RefreshResult(leads=len(ids), flow_days=len(work.flow_days), cohort_days=len(work.cohort_days))
+    flow_days = _flow_days_recompute(work.flow_days)
+    cohort_days = _cohort_days_recompute(work.cohort_days)
+    return RefreshResult(leads=len(ids), flow_days=flow_days, cohort_days=cohort_days)
 
 
 def _fact_row(fact: Fact) -> LeadFunnelFact:
     return LeadFunnelFact(lead_id=fact.lead_id, **{name: getattr(fact, name) for name in FACT_FIELDS})
-
-
-def _flow_day_recompute(day: dt.date) -> None:
-    start, end = day_bounds(day)
-    FunnelDailyFlow.objects.filter(day=day).delete()
-    changes = StageChange.objects.filter(changed_at__gte=start, changed_at__lt=end)
-    FunnelDailyFlow.objects.bulk_create(list(_flow_rows(changes, (), day=day)), batch_size=2000)
 
 
 def _amount_field() -> DecimalField:
@@ -281,15 +314,3 @@ def cohort_aggregates() -> dict:
             Sum("deal_amount", filter=Q(current_stage=Stage.OPPORTUNITY)), 0, output_field=amount
         ),
     }
-
-
-def _cohort_day_recompute(day: dt.date) -> None:
-    start, end = day_bounds(day)
-    FunnelDailyCohort.objects.filter(day=day).delete()
-    rows = (
-        LeadFunnelFact.objects.filter(created_at__gte=start, created_at__lt=end)
-        .values("source_channel", "campaign_id", "owner_id")
-        .annotate(**cohort_aggregates())
-        .order_by()
-    )
-    FunnelDailyCohort.objects.bulk_create([FunnelDailyCohort(day=day, **row) for row in rows], batch_size=2000)
