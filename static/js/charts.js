@@ -25,6 +25,7 @@
       data: { labels: spec.labels, datasets: datasets },
       options: {
         responsive: true,
+        maintainAspectRatio: false,
         animation: false,
         plugins: { legend: { display: doughnut || datasets.length > 1 } }
       }
