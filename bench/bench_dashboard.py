@@ -1,7 +1,7 @@
 """Benchmark the funnel dashboard on rollups against the same numbers from the raw tables, in one run.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/leadops_reporting_bench \
-        python bench/bench_dashboard.py [--repeat 5] [--raw-scenarios 4] [--day-changes 0] [--rebuild]
+        python bench/bench_dashboard.py [--repeat 5] [--raw-scenarios 4] [--day-changes 0] [--rebuild] [--no-day]
 
 Needs a database filled by bench/generate.py (1M leads, 10M activities for the target numbers). Prints:
 - the first full build of the rollups (only when they are empty or with --rebuild);
@@ -142,6 +142,7 @@ def main() -> None:
         "--day-changes", type=int, default=0, help="stage moves in the simulated day (0: the data's mean)"
     )
     parser.add_argument("--rebuild", action="store_true", help="rebuild the rollups from scratch first")
+    parser.add_argument("--no-day", action="store_true", help="skip the day of changes and the incremental refresh")
     args = parser.parse_args()
     setup_django()
 
@@ -198,6 +199,8 @@ def main() -> None:
         "(target >= 20x)"
     )
 
+    if args.no_day:
+        return
     day = last_day + dt.timedelta(days=1)
     days = max((last_day - local_day(StageChange.objects.order_by("changed_at").first().changed_at)).days, 1)
     moves = args.day_changes or max(StageChange.objects.count() // days, 1)
