@@ -18,6 +18,9 @@ app.conf.beat_schedule = {
     "system-heartbeat": {"task": "leads.tasks.system_heartbeat", "schedule": 30.0, "kwargs": {"source": "beat"}},
     # Resumes imports whose worker was killed and whose message was not handed back (checkpointed, no dupes).
     "imports-resume-stale": {"task": "leads.tasks.imports_resume_stale", "schedule": 120.0},
+    # Keeps the dashboard's rollups current: recomputes the leads and days marked dirty by stage changes,
+    # and catches up on stage-log rows and sales touches that nobody marked. Idempotent, so overlap is safe.
+    "reporting-rollups-refresh": {"task": "reporting.tasks.rollups_refresh_task", "schedule": 60.0},
 }
 
 

@@ -19,7 +19,8 @@ def nav_items(user) -> list[NavItem]:
     items: list[NavItem] = []
     if is_admin(user) or has_role(user, Role.SALES_REP, Role.SALES_MANAGER, Role.MARKETING):
         items.append(NavItem("Leads", reverse("leads:list")))
-    if is_admin(user) or has_role(user, Role.EXECUTIVE, Role.SALES_MANAGER, Role.MARKETING):
+    # Reps see the dashboard too, scoped to their own numbers (reporting.filters.report_scope).
+    if is_admin(user) or has_role(user, Role.EXECUTIVE, Role.SALES_MANAGER, Role.MARKETING, Role.SALES_REP):
         items.append(NavItem("Dashboard", reverse("reporting:dashboard")))
     if is_admin(user) or has_role(user, Role.MARKETING):
         items.append(NavItem("Imports", reverse("imports:list")))

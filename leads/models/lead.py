@@ -130,6 +130,9 @@ class Lead(models.Model):
     next_follow_up_at = models.DateTimeField(null=True, blank=True)
     sales_touches = models.PositiveIntegerField(default=0, editable=False)
     nurture_touches = models.PositiveIntegerField(default=0, editable=False)
+    # The deal: expected amount once an opportunity, the booked amount once won (written on convert/won).
+    deal_amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    expected_close_on = models.DateField(null=True, blank=True)
     # Columns from imports that map to no field, kept at the user's choice.
     extra = models.JSONField(default=dict, blank=True)
 
@@ -152,6 +155,10 @@ class Lead(models.Model):
             models.CheckConstraint(condition=models.Q(grade__in=Grade.values), name="lead_grade_known"),
             models.CheckConstraint(
                 condition=models.Q(budget__isnull=True) | models.Q(budget__gte=0), name="lead_budget_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(deal_amount__isnull=True) | models.Q(deal_amount__gte=0),
+                name="lead_deal_amount_not_negative",
             ),
         ]
         indexes = [

@@ -42,6 +42,8 @@ class StageChange(models.Model):
         indexes = [
             models.Index(fields=["lead", "changed_at"], name="stage_change_lead"),
             models.Index(fields=["to_stage", "changed_at"], name="stage_change_flow"),
+            # Reporting recomputes one day of the log at a time, across every stage.
+            models.Index(fields=["changed_at"], name="stage_change_at"),
         ]
 
     def __str__(self) -> str:
