@@ -178,10 +178,11 @@ def test_executive_gets_403_on_every_lead_page(client, executive, leads):
         ("manager", 200),
         ("marketer", 200),
         ("admin_user", 200),
-        ("alice", 403),
+        # A rep reads the dashboard narrowed to their own numbers (tests/reporting covers the narrowing).
+        ("alice", 200),
     ],
 )
-def test_dashboard_is_for_executives_managers_marketing_and_admins(client, request, who, status):
+def test_dashboard_is_open_to_every_role(client, request, who, status):
     client.force_login(request.getfixturevalue(who))
     response = client.get(reverse("reporting:dashboard"))
     assert response.status_code == status
