@@ -130,6 +130,14 @@ class Lead(models.Model):
     next_follow_up_at = models.DateTimeField(null=True, blank=True)
     sales_touches = models.PositiveIntegerField(default=0, editable=False)
     nurture_touches = models.PositiveIntegerField(default=0, editable=False)
+    # The rep's queue: when the current owner got the lead, when the first touch is due (the SLA clock)
+    # and when it happened.
+    assigned_at = models.DateTimeField(null=True, blank=True, editable=False)
+    first_touch_due_at = models.DateTimeField(null=True, blank=True, editable=False)
+    first_touch_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The deal, once the lead is an opportunity.
+    deal_amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    expected_close_on = models.DateField(null=True, blank=True)
     # Columns from imports that map to no field, kept at the user's choice.
     extra = models.JSONField(default=dict, blank=True)
 
@@ -153,6 +161,10 @@ class Lead(models.Model):
             models.CheckConstraint(
                 condition=models.Q(budget__isnull=True) | models.Q(budget__gte=0), name="lead_budget_not_negative"
             ),
+            models.CheckConstraint(
+                condition=models.Q(deal_amount__isnull=True) | models.Q(deal_amount__gte=0),
+                name="lead_deal_amount_not_negative",
+            ),
         ]
         indexes = [
             # Keyset pagination (-id) within the list's common filters.
@@ -162,6 +174,16 @@ class Lead(models.Model):
             models.Index(fields=["grade", "-id"], name="lead_grade_id"),
             models.Index(fields=["owner", "next_follow_up_at"], name="lead_owner_followup"),
             models.Index(fields=["created_at"], name="lead_created"),
+            # The reminder scan: a range on the due time among owned leads only.
+            models.Index(
+                fields=["next_follow_up_at"], condition=models.Q(owner__isnull=False), name="lead_followup_due"
+            ),
+            # The SLA scan: owned leads still waiting for their first touch, by deadline.
+            models.Index(
+                fields=["first_touch_due_at"],
+                condition=models.Q(owner__isnull=False, first_touch_at__isnull=True),
+                name="lead_first_touch_due",
+            ),
         ]
 
     def __str__(self) -> str:
