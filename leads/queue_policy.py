@@ -53,9 +53,6 @@ class QueuePolicy:
     escalate_after_hours: float = 0
     # Hours after the first-touch deadline with no touch before the lead is taken back and reassigned.
     reclaim_after_hours: float = 24
-    # The reminder scan looks this far back for due follow-ups, so it stays an index range scan;
-    # anything older was reminded already or is in the daily digest's overdue list.
-    reminder_lookback_hours: float = 24
     # Local hour (the rep's team time zone) from which the daily digest is sent.
     digest_local_hour: int = 7
     rejection_reasons: tuple[RejectionReason, ...] = field(default=DEFAULT_REJECTION_REASONS)

@@ -135,6 +135,9 @@ class Lead(models.Model):
     assigned_at = models.DateTimeField(null=True, blank=True, editable=False)
     first_touch_due_at = models.DateTimeField(null=True, blank=True, editable=False)
     first_touch_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The follow-up time still owed a reminder: set with `next_follow_up_at` by the queue services,
+    # cleared when the reminder is claimed, so the reminder scan reads only pending rows.
+    reminder_due_at = models.DateTimeField(null=True, blank=True, editable=False)
     # The deal, once the lead is an opportunity.
     deal_amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     expected_close_on = models.DateField(null=True, blank=True)
@@ -174,9 +177,11 @@ class Lead(models.Model):
             models.Index(fields=["grade", "-id"], name="lead_grade_id"),
             models.Index(fields=["owner", "next_follow_up_at"], name="lead_owner_followup"),
             models.Index(fields=["created_at"], name="lead_created"),
-            # The reminder scan: a range on the due time among owned leads only.
+            # The reminder scan: pending reminders in due order; its size is the backlog, not the table.
             models.Index(
-                fields=["next_follow_up_at"], condition=models.Q(owner__isnull=False), name="lead_followup_due"
+                fields=["reminder_due_at"],
+                condition=models.Q(reminder_due_at__isnull=False),
+                name="lead_reminder_pending",
             ),
             # The SLA scan: owned leads still waiting for their first touch, by deadline.
             models.Index(

@@ -25,6 +25,8 @@ from leads.selectors import lead_scope
 
 # Stages in which a lead can be given to a rep: a fresh inquiry (a demo request) or any open sales stage.
 ASSIGNABLE = frozenset({Stage.INQUIRY, *SALES_OPEN})
+# What an assignment writes besides the owner, copied back onto the caller's instance.
+SLA_FIELDS = ("owner_id", "assigned_at", "first_touch_due_at", "first_touch_at", "next_follow_up_at", "reminder_due_at")
 
 
 def team_for_lead(*, lead: Lead, rules: Iterable[AssignmentRule] | None = None) -> Team | None:
@@ -102,13 +104,15 @@ def _set_owner(*, lead: Lead, to, by, kind: str, reason: str, at: dt.datetime) -
     previous = lead.owner_id
     fields: dict = {"owner": to, "updated_at": timezone.now()}
     if to is None:
-        fields.update(assigned_at=None, first_touch_due_at=None, first_touch_at=None, next_follow_up_at=None)
+        fields.update(
+            assigned_at=None, first_touch_due_at=None, first_touch_at=None, next_follow_up_at=None, reminder_due_at=None
+        )
     else:
         due = first_touch_due(owner=to, at=at)
         fields.update(assigned_at=at, first_touch_due_at=due, first_touch_at=None)
         # The first touch is the first thing to do: it shows as a due follow-up and gets a reminder.
         if lead.next_follow_up_at is None or lead.next_follow_up_at > due or previous is not None:
-            fields["next_follow_up_at"] = due
+            fields.update(next_follow_up_at=due, reminder_due_at=due)
     Lead.objects.filter(pk=lead.pk).update(**fields)
     for name, value in fields.items():
         setattr(lead, name, value)
@@ -150,7 +154,7 @@ def lead_assign_auto(
     _set_owner(lead=locked, to=rep, by=by, kind=kind, reason=reason or f"Rules: team {team.name}", at=at)
     turn.last_user = rep
     turn.save(update_fields=["last_user"])
-    for name in ("owner_id", "assigned_at", "first_touch_due_at", "first_touch_at", "next_follow_up_at"):
+    for name in SLA_FIELDS:
         setattr(lead, name, getattr(locked, name))
     return rep
 

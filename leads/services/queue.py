@@ -217,7 +217,7 @@ def lead_touch_log(
         next_follow_up_at = at + dt.timedelta(days=active_policy().cadence_days_after(touches))
     elif next_follow_up_at <= now:
         raise ApplicationError("Schedule the next follow-up in the future.")
-    fields = {"next_follow_up_at": next_follow_up_at}
+    fields = {"next_follow_up_at": next_follow_up_at, "reminder_due_at": next_follow_up_at}
     if locked.first_touch_at is None and locked.assigned_at is not None and at >= locked.assigned_at:
         fields["first_touch_at"] = at
     Lead.objects.filter(pk=locked.pk).update(**fields)
@@ -235,7 +235,7 @@ def lead_follow_up_schedule(*, lead: Lead, by, at: dt.datetime) -> Lead:
     locked = _lock_for(lead=lead, by=by)
     if locked.stage not in (Stage.INQUIRY, Stage.MQL, Stage.SAL, Stage.SQL, Stage.OPPORTUNITY):
         raise ApplicationError(f"This lead is {locked.get_stage_display()}; there is nothing to follow up.")
-    Lead.objects.filter(pk=locked.pk).update(next_follow_up_at=at, updated_at=timezone.now())
+    Lead.objects.filter(pk=locked.pk).update(next_follow_up_at=at, reminder_due_at=at, updated_at=timezone.now())
     return _refresh(lead)
 
 
@@ -324,7 +324,7 @@ def lead_convert(*, lead: Lead, by, amount, expected_close_on: dt.date, expected
 def lead_close(*, lead: Lead, by, won: bool, amount=None, reason: str = "", expected_stage: str | None = None) -> Lead:
     """Close an opportunity as won (with the final amount) or lost (with a reason)."""
     reason = (reason or "").strip()
-    changes: dict = {"next_follow_up_at": None}
+    changes: dict = {"next_follow_up_at": None, "reminder_due_at": None}
     if won:
         changes["deal_amount"] = _amount(amount)
         text = f"Won: {changes['deal_amount']}" + (f". {reason}" if reason else "")

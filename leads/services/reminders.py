@@ -36,21 +36,15 @@ WORKED = (Stage.INQUIRY, Stage.MQL, Stage.SAL, Stage.SQL, Stage.OPPORTUNITY)
 
 
 def due_follow_ups(*, now: dt.datetime, limit: int = 500):
-    """Return (lead id, owner id, due time) of owned follow-ups due in the lookback window not yet reminded.
+    """Return (lead id, owner id, stage, due time) of pending follow-up reminders that have fallen due.
 
-    A range on the partial index `lead_followup_due`, so its cost follows the due window, not the table.
+    An ordered scan of the partial index `lead_reminder_pending` that stops at `limit`: its cost follows
+    the batch, not the size of the lead table.
     """
-    since = now - dt.timedelta(hours=active_policy().reminder_lookback_hours)
-    reminded = Reminder.objects.filter(
-        lead=OuterRef("pk"), kind=ReminderKind.FOLLOW_UP, due_at=OuterRef("next_follow_up_at")
-    )
     return (
-        Lead.objects.filter(
-            owner__isnull=False, next_follow_up_at__gt=since, next_follow_up_at__lte=now, stage__in=WORKED
-        )
-        .exclude(Exists(reminded))
-        .order_by("next_follow_up_at", "pk")
-        .values_list("pk", "owner_id", "next_follow_up_at")[:limit]
+        Lead.objects.filter(reminder_due_at__lte=now)
+        .order_by("reminder_due_at", "pk")
+        .values_list("pk", "owner_id", "stage", "reminder_due_at")[:limit]
     )
 
 
@@ -61,11 +55,16 @@ def _claim(*, lead_id: int, kind: str, due_at: dt.datetime, recipient_id: int, t
             # Re-read under the claim: a lead reassigned or rescheduled since the scan is not reminded.
             if not Lead.objects.filter(check, pk=lead_id).exists():
                 return None
+            if kind == ReminderKind.FOLLOW_UP:
+                Lead.objects.filter(pk=lead_id, reminder_due_at=due_at).update(reminder_due_at=None)
             reminder = Reminder.objects.create(lead_id=lead_id, kind=kind, due_at=due_at, recipient_id=recipient_id)
             Notification.objects.create(
                 recipient_id=recipient_id, lead_id=lead_id, reminder=reminder, kind=kind, text=text
             )
     except IntegrityError:
+        if kind == ReminderKind.FOLLOW_UP:
+            # Reminded already for this very time (rescheduled back to it): nothing is owed any more.
+            Lead.objects.filter(pk=lead_id, reminder_due_at=due_at).update(reminder_due_at=None)
         return None
     return reminder
 
@@ -90,7 +89,11 @@ def reminders_send_due(*, now: dt.datetime | None = None, limit: int = 500) -> i
     """Remind each owner once of every follow-up that has fallen due; return how many were sent."""
     now = now or timezone.now()
     sent = 0
-    for lead_id, owner_id, due_at in list(due_follow_ups(now=now, limit=limit)):
+    for lead_id, owner_id, stage, due_at in list(due_follow_ups(now=now, limit=limit)):
+        if owner_id is None or stage not in WORKED:
+            # Nobody to remind (released, closed elsewhere): drop the pending mark so the scan moves on.
+            Lead.objects.filter(pk=lead_id, reminder_due_at=due_at).update(reminder_due_at=None)
+            continue
         lead = Lead.objects.only("first_name", "last_name", "email", "phone", "company_name").get(pk=lead_id)
         text = f"Follow up with {lead.display_name}" + (f" ({lead.company_name})" if lead.company_name else "")
         reminder = _claim(
@@ -99,7 +102,7 @@ def reminders_send_due(*, now: dt.datetime | None = None, limit: int = 500) -> i
             due_at=due_at,
             recipient_id=owner_id,
             text=text,
-            check=Q(owner_id=owner_id, next_follow_up_at=due_at),
+            check=Q(owner_id=owner_id, reminder_due_at=due_at, stage__in=WORKED),
         )
         if reminder is None:
             continue

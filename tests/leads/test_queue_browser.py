@@ -66,7 +66,6 @@ def test_rep_works_the_queue_and_gets_the_reminder(live_server, people, queue_pa
     alice, bob = people
     page = queue_page_browser
     now = timezone.now()
-    # Older than the reminder window, so the only reminder in this test is the one we drive.
     overdue = _lead(alice, Stage.SAL, first_name="Olive", next_follow_up_at=now - dt.timedelta(days=3))
     fresh = _lead(alice, Stage.MQL, first_name="Nina", grade="A", score=90)
     later = _lead(alice, Stage.SAL, first_name="Larry", grade="C", next_follow_up_at=now + dt.timedelta(days=9))
@@ -108,7 +107,8 @@ def test_rep_works_the_queue_and_gets_the_reminder(live_server, people, queue_pa
     page.wait_for_selector("[data-testid=panel-message]:has-text('Follow-up scheduled')")
 
     # Drive time: the follow-up falls due, and the beat task's service runs.
-    Lead.objects.filter(pk=fresh.pk).update(next_follow_up_at=timezone.now() - dt.timedelta(minutes=1))
+    due = timezone.now() - dt.timedelta(minutes=1)
+    Lead.objects.filter(pk=fresh.pk).update(next_follow_up_at=due, reminder_due_at=due)
     assert reminders_send_due() == 1
     page.goto(f"{live_server.url}/queue/")
     page.wait_for_selector("[data-testid=bell-count]:has-text('1')")

@@ -189,7 +189,8 @@ def test_home_is_the_queue_for_reps_and_the_board_for_managers(client, alice, ma
 
 
 def test_bell_counts_unread_reminders_and_the_list_shows_them(alice_client, alice):
-    lead_for(alice, next_follow_up_at=timezone.now() - dt.timedelta(minutes=1))
+    due = timezone.now() - dt.timedelta(minutes=1)
+    lead_for(alice, next_follow_up_at=due, reminder_due_at=due)
     reminders_send_due()
     bell = alice_client.get(reverse("queue:bell"))
     assert b'data-testid="bell-count">1<' in bell.content

@@ -22,7 +22,10 @@ UTC = dt.UTC
 
 
 def owned_lead(owner, **fields):
+    """A lead of `owner`; a follow-up set here is owed its reminder, as the queue services set it."""
     lead = LeadFactory(stage=Stage.SAL, owner=owner)
+    if "next_follow_up_at" in fields:
+        fields.setdefault("reminder_due_at", fields["next_follow_up_at"])
     Lead.objects.filter(pk=lead.pk).update(**fields)
     lead.refresh_from_db()
     return lead
@@ -45,18 +48,34 @@ def test_a_due_follow_up_reminds_its_owner_once_by_email_and_notification(alice)
 def test_rescheduling_makes_a_new_due_time_that_is_reminded_again(alice):
     lead = owned_lead(alice, next_follow_up_at=timezone.now() - dt.timedelta(hours=2))
     reminders_send_due()
-    Lead.objects.filter(pk=lead.pk).update(next_follow_up_at=timezone.now() - dt.timedelta(minutes=1))
+    again = timezone.now() - dt.timedelta(minutes=1)
+    Lead.objects.filter(pk=lead.pk).update(next_follow_up_at=again, reminder_due_at=again)
     assert reminders_send_due() == 1
     assert Reminder.objects.filter(lead=lead).count() == 2
 
 
 @pytest.mark.django_db
-def test_future_and_long_past_follow_ups_are_not_reminded(alice, bob):
+def test_future_and_already_reminded_follow_ups_are_not_reminded(alice, bob):
     owned_lead(alice, next_follow_up_at=timezone.now() + dt.timedelta(minutes=5))
-    lookback = active_policy().reminder_lookback_hours
-    owned_lead(bob, next_follow_up_at=timezone.now() - dt.timedelta(hours=lookback + 1))
+    owned_lead(bob, next_follow_up_at=timezone.now() - dt.timedelta(hours=30), reminder_due_at=None)
     assert reminders_send_due() == 0
     assert Notification.objects.count() == 0
+
+
+def test_a_pending_reminder_on_a_lead_that_left_sales_is_dropped(alice):
+    lead = owned_lead(alice, next_follow_up_at=timezone.now() - dt.timedelta(minutes=1))
+    Lead.objects.filter(pk=lead.pk).update(owner=None)
+    assert reminders_send_due() == 0
+    assert Lead.objects.get(pk=lead.pk).reminder_due_at is None
+
+
+def test_scheduling_through_the_service_owes_exactly_one_reminder(alice):
+    from leads.services.queue import lead_follow_up_schedule
+
+    lead = owned_lead(alice)
+    lead_follow_up_schedule(lead=lead, by=alice, at=timezone.now() + dt.timedelta(hours=1))
+    assert reminders_send_due(now=timezone.now() + dt.timedelta(hours=2)) == 1
+    assert reminders_send_due(now=timezone.now() + dt.timedelta(hours=3)) == 0
 
 
 @pytest.mark.django_db
