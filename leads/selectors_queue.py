@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from leads.business_hours import local_day_bounds
 from leads.lifecycle import Stage
-from leads.models import Activity, AssignmentLog, Lead, Notification, Reminder, ReminderKind
+from leads.models import Activity, AssignmentLog, Lead, Notification, Reminder, ReminderKind, Team
 from leads.models.activity import SALES_TOUCH_KINDS
 from leads.queue_policy import active_policy
 from leads.roles import Role, has_role, is_admin
@@ -30,8 +30,9 @@ BUCKET_LABELS = {0: "Overdue", 1: "Due today", 2: "New A lead", 3: "Later"}
 
 
 def user_time_zone(user) -> str:
-    team = getattr(getattr(user, "profile", None), "team", None)
-    return team.time_zone if team and team.time_zone else "UTC"
+    """Return the time zone of the user's team (UTC without one), in one query."""
+    zone = Team.objects.filter(members__user=user).values_list("time_zone", flat=True).first()
+    return zone or "UTC"
 
 
 @dataclass(frozen=True)
@@ -64,9 +65,10 @@ class QueuePage:
     now: dt.datetime
 
 
-def _queue_base(*, user, now: dt.datetime) -> QuerySet[Lead]:
+def _queue_base(*, user, now: dt.datetime, day_ends: dt.datetime | None = None) -> QuerySet[Lead]:
     """Annotate the user's worked leads with the queue's sort key: bucket, due time, score, id."""
-    _, day_ends = local_day_bounds(now, user_time_zone(user))
+    if day_ends is None:
+        _, day_ends = local_day_bounds(now, user_time_zone(user))
     return (
         lead_scope(user=user)
         .filter(owner=user, stage__in=WORKED)
@@ -108,7 +110,8 @@ def queue_page(
     rest by next follow-up. The cursor is the last row's sort key, so page 100 costs what page 1 does.
     """
     now = now or timezone.now()
-    leads = _queue_base(user=user, now=now)
+    _, day_ends = local_day_bounds(now, user_time_zone(user))
+    leads = _queue_base(user=user, now=now, day_ends=day_ends)
     counts = leads.aggregate(
         overdue=Count("pk", filter=Q(q_bucket=0)),
         today=Count("pk", filter=Q(q_bucket=1)),
@@ -136,7 +139,17 @@ def queue_page(
             | Q(q_bucket=after.bucket, q_due=after.due, q_neg_score__gt=after.neg_score)
             | Q(q_bucket=after.bucket, q_due=after.due, q_neg_score=after.neg_score, pk__gt=after.pk)
         )
-    rows = list(leads.select_related("campaign").order_by("q_bucket", "q_due", "q_neg_score", "pk")[: limit + 1])
+    # Order on the sort key alone (an index-only scan of `lead_queue` without a search), then read
+    # just the page's rows: the table is touched for `limit` leads, not for the whole queue. One round
+    # trip: the ordered ids are a subquery, and the outer query re-sorts those few rows.
+    order = ("q_bucket", "q_due", "q_neg_score", "pk")
+    page_ids = leads.order_by(*order).values("pk")[: limit + 1]
+    rows = list(
+        _queue_base(user=user, now=now, day_ends=day_ends)
+        .filter(pk__in=page_ids)
+        .select_related("campaign")
+        .order_by(*order)
+    )
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]

@@ -232,5 +232,9 @@ class Migration(migrations.Migration):
             model_name='notification',
             index=models.Index(condition=models.Q(('read_at__isnull', True)), fields=['recipient'], name='notification_unread'),
         ),
+        migrations.AddIndex(
+            model_name='lead',
+            index=models.Index(condition=models.Q(('stage__in', ['inquiry', 'mql', 'sal', 'sql', 'opportunity'])), fields=['owner', 'next_follow_up_at'], include=('stage', 'grade', 'score'), name='lead_queue'),
+        ),
         migrations.RunPython(owe_reminders_for_scheduled_follow_ups, migrations.RunPython.noop),
     ]

@@ -183,6 +183,14 @@ class Lead(models.Model):
                 condition=models.Q(reminder_due_at__isnull=False),
                 name="lead_reminder_pending",
             ),
+            # The rep's queue: every column its sort key and counts read, for the leads sales works, so
+            # ordering a rep's queue is an index-only scan and only the page's rows are read from the table.
+            models.Index(
+                fields=["owner", "next_follow_up_at"],
+                include=["stage", "grade", "score"],
+                condition=models.Q(stage__in=["inquiry", "mql", "sal", "sql", "opportunity"]),
+                name="lead_queue",
+            ),
             # The SLA scan: owned leads still waiting for their first touch, by deadline.
             models.Index(
                 fields=["first_touch_due_at"],
