@@ -198,3 +198,10 @@ def test_bell_counts_unread_reminders_and_the_list_shows_them(alice_client, alic
     assert b"Follow up with" in listing.content
     alice_client.post(reverse("queue:notifications_read"))
     assert not Notification.objects.filter(recipient=alice, read_at__isnull=True).exists()
+
+
+def test_admin_lists_assignment_rules_and_the_assignment_log(client, admin_user):
+    client.force_login(admin_user)
+    assert client.get("/admin/leads/assignmentrule/").status_code == 200
+    assert client.get("/admin/leads/assignmentlog/").status_code == 200
+    assert client.get("/admin/leads/assignmentlog/add/").status_code == 403
