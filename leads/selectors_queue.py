@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -29,10 +30,21 @@ BUCKETS = {"overdue": 0, "today": 1, "new": 2, "rest": 3}
 BUCKET_LABELS = {0: "Overdue", 1: "Due today", 2: "New A lead", 3: "Later"}
 
 
+TIME_ZONE_CACHE_SECONDS = 60
+
+
 def user_time_zone(user) -> str:
-    """Return the time zone of the user's team (UTC without one), in one query."""
-    zone = Team.objects.filter(members__user=user).values_list("time_zone", flat=True).first()
-    return zone or "UTC"
+    """Return the time zone of the user's team (UTC without one).
+
+    Cached for a minute per user: every queue page needs it for "due today", and a team changing time
+    zone may take that long to move the boundary.
+    """
+    key = f"leadops:queue:tz:{user.pk}"
+    zone = cache.get(key)
+    if zone is None:
+        zone = Team.objects.filter(members__user=user).values_list("time_zone", flat=True).first() or "UTC"
+        cache.set(key, zone, TIME_ZONE_CACHE_SECONDS)
+    return zone
 
 
 @dataclass(frozen=True)

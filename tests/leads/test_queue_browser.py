@@ -7,6 +7,7 @@ import os
 
 import pytest
 from django.contrib.auth.models import Group
+from django.core.cache import cache
 from django.utils import timezone
 
 from leads.lifecycle import Stage
@@ -16,6 +17,13 @@ from leads.services.reminders import reminders_send_due
 from tests.factories import DEMO_PASSWORD, LeadFactory, TeamFactory, UserFactory
 
 pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """The queue caches each user's team time zone; ids repeat across tests, so start clean."""
+    cache.clear()
+
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

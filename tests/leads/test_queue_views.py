@@ -3,6 +3,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
@@ -13,6 +14,12 @@ from leads.services.reminders import reminders_send_due
 from tests.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """The queue caches each user's team time zone; ids repeat across tests, so start clean."""
+    cache.clear()
 
 
 def lead_for(owner, stage=Stage.SAL, **fields):
