@@ -124,11 +124,18 @@ def queue_page(
     now = now or timezone.now()
     _, day_ends = local_day_bounds(now, user_time_zone(user))
     leads = _queue_base(user=user, now=now, day_ends=day_ends)
-    counts = leads.aggregate(
-        overdue=Count("pk", filter=Q(q_bucket=0)),
-        today=Count("pk", filter=Q(q_bucket=1)),
-        new=Count("pk", filter=Q(q_bucket=2)),
-        total=Count("pk"),
+    # The buckets' conditions written out rather than through the annotation: the same counts, with a
+    # fraction of the SQL to compile on every page.
+    later = Q(next_follow_up_at__isnull=True) | Q(next_follow_up_at__gte=day_ends)
+    counts = (
+        lead_scope(user=user)
+        .filter(owner=user, stage__in=WORKED)
+        .aggregate(
+            overdue=Count("pk", filter=Q(next_follow_up_at__lt=now)),
+            today=Count("pk", filter=Q(next_follow_up_at__gte=now, next_follow_up_at__lt=day_ends)),
+            new=Count("pk", filter=Q(grade="A", stage__in=NEW) & later),
+            total=Count("pk"),
+        )
     )
     if q := q.strip():
         leads = leads.filter(
@@ -152,21 +159,22 @@ def queue_page(
             | Q(q_bucket=after.bucket, q_due=after.due, q_neg_score=after.neg_score, pk__gt=after.pk)
         )
     # Order on the sort key alone (an index-only scan of `lead_queue` without a search), then read
-    # just the page's rows: the table is touched for `limit` leads, not for the whole queue. One round
-    # trip: the ordered ids are a subquery, and the outer query re-sorts those few rows.
-    order = ("q_bucket", "q_due", "q_neg_score", "pk")
-    page_ids = leads.order_by(*order).values("pk")[: limit + 1]
-    rows = list(
-        _queue_base(user=user, now=now, day_ends=day_ends)
-        .filter(pk__in=page_ids)
-        .select_related("campaign")
-        .order_by(*order)
+    # just the page's rows by primary key: the table is touched for `limit` leads, not the whole queue.
+    keys = list(
+        leads.order_by("q_bucket", "q_due", "q_neg_score", "pk").values_list("q_bucket", "q_due", "q_neg_score", "pk")[
+            : limit + 1
+        ]
     )
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = QueueCursor(last.q_bucket, last.q_due, last.q_neg_score, last.pk).encode()
-    rows = rows[:limit]
+    next_cursor = QueueCursor(*keys[limit - 1]).encode() if len(keys) > limit else None
+    keys = keys[:limit]
+    by_pk = Lead.objects.select_related("campaign").in_bulk([key[3] for key in keys])
+    rows = []
+    for bucket_no, due, neg_score, pk in keys:
+        lead = by_pk.get(pk)
+        if lead is None:  # deleted between the two reads
+            continue
+        lead.q_bucket, lead.q_due, lead.q_neg_score = bucket_no, due, neg_score
+        rows.append(lead)
     target = active_policy().min_touches_before_no_response
     for lead in rows:
         lead.q_label = BUCKET_LABELS[lead.q_bucket]
