@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, Count, F, Field, Func, IntegerField, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce
+from django.db.models.lookups import GreaterThan
 from django.utils import timezone
 
 from leads.business_hours import local_day_bounds
@@ -75,6 +76,11 @@ class QueuePage:
     next_cursor: str | None
     counts: dict[str, int]
     now: dt.datetime
+
+
+def _row(*expressions) -> Func:
+    """Return `(a, b, ...)`: a row value for lexicographic comparison."""
+    return Func(*expressions, function="", output_field=Field())
 
 
 def _queue_base(*, user, now: dt.datetime, day_ends: dt.datetime | None = None) -> QuerySet[Lead]:
@@ -152,11 +158,13 @@ def queue_page(
         leads = leads.filter(stage=stage)
     after = QueueCursor.decode(cursor)
     if after is not None:
+        # A row-value comparison, (bucket, due, -score, id) > cursor, which PostgreSQL and SQLite both
+        # know: each sort expression appears once, where the expanded OR repeated them seven times.
         leads = leads.filter(
-            Q(q_bucket__gt=after.bucket)
-            | Q(q_bucket=after.bucket, q_due__gt=after.due)
-            | Q(q_bucket=after.bucket, q_due=after.due, q_neg_score__gt=after.neg_score)
-            | Q(q_bucket=after.bucket, q_due=after.due, q_neg_score=after.neg_score, pk__gt=after.pk)
+            GreaterThan(
+                _row(F("q_bucket"), F("q_due"), F("q_neg_score"), F("pk")),
+                _row(Value(after.bucket), Value(after.due), Value(after.neg_score), Value(after.pk)),
+            )
         )
     # Order on the sort key alone (an index-only scan of `lead_queue` without a search), then read
     # just the page's rows by primary key: the table is touched for `limit` leads, not the whole queue.
