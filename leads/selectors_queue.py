@@ -175,7 +175,7 @@ def queue_page(
     )
     next_cursor = QueueCursor(*keys[limit - 1]).encode() if len(keys) > limit else None
     keys = keys[:limit]
-    by_pk = Lead.objects.select_related("campaign").in_bulk([key[3] for key in keys])
+    by_pk = Lead.objects.in_bulk([key[3] for key in keys])
     rows = []
     for bucket_no, due, neg_score, pk in keys:
         lead = by_pk.get(pk)
