@@ -3,12 +3,13 @@ lookups were most of the page's time (this keeps the queue within a small multip
 
 from __future__ import annotations
 
+import html
+
 from django import template
 from django.middleware.csrf import get_token
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 
 from leads.lifecycle import Stage
 
@@ -25,6 +26,11 @@ def _url(context, name: str, pk: int) -> str:
     return cache[name].replace(str(_PLACEHOLDER), str(pk))
 
 
+def _e(value) -> str:
+    """HTML-escape a value (the standard library's escape: Django's adds a lazy-string wrapper per call)."""
+    return html.escape(str(value), quote=True)
+
+
 def _ago(moment) -> str:
     seconds = max(0, int((timezone.now() - moment).total_seconds()))
     if seconds < 3600:
@@ -36,62 +42,51 @@ def _ago(moment) -> str:
 
 @register.simple_tag(takes_context=True)
 def queue_row(context, lead) -> SafeString:
-    """Render one `<tr>` of the queue (also the htmx response after an action on the row)."""
+    """Render one `<tr>` of the queue (also the htmx response after an action on the row).
+
+    Every value from the database goes through `_e` (HTML-escaped); the rest is fixed markup.
+    """
     request = context.get("request")
     lead_url = _url(context, "queue:lead", lead.pk)
     label = getattr(lead, "q_label", "")
-    bucket = format_html('<span class="bucket bucket-{}">{}</span>', lead.q_bucket, label) if label else ""
+    bucket = f'<span class="bucket bucket-{int(lead.q_bucket)}">{_e(label)}</span>' if label else ""
     subtitle = " · ".join(part for part in (lead.title, lead.company_name) if part)
-    grade = format_html('<span class="grade grade-{}">{}</span>', lead.grade, lead.grade) if lead.grade else ""
+    grade = f'<span class="grade grade-{_e(lead.grade)}">{_e(lead.grade)}</span>' if lead.grade else ""
     sla = getattr(lead, "sla_state", None)
-    sla_html = format_html('<span class="sla sla-{}">{}</span>', sla.css, sla.label) if sla else ""
+    sla_html = f'<span class="sla sla-{_e(sla.css)}">{_e(sla.label)}</span>' if sla else ""
+    follow_up = "—"
     if lead.next_follow_up_at:
         local = timezone.localtime(lead.next_follow_up_at)
-        follow_up = format_html('<time datetime="{}">{}</time>', local.isoformat(), local.strftime("%a %d %b %H:%M"))
-    else:
-        follow_up = "—"
+        follow_up = f'<time datetime="{local.isoformat()}">{local.strftime("%a %d %b %H:%M")}</time>'
     last_touch = _ago(lead.last_touch_at) if lead.last_touch_at else "never"
     accept = ""
     if lead.stage in ACCEPTABLE and request is not None:
         accept_url = _url(context, "queue:accept", lead.pk)
-        accept = format_html(
-            '<form method="post" action="{0}" hx-post="{0}" hx-target="closest tr" hx-swap="outerHTML" '
-            'class="inline-form"><input type="hidden" name="csrfmiddlewaretoken" value="{1}">'
-            '<input type="hidden" name="expected_stage" value="{2}"><input type="hidden" name="return" value="row">'
-            '<button type="submit" class="small">Accept</button></form>',
-            accept_url,
-            get_token(request),
-            lead.stage,
+        accept = (
+            f'<form method="post" action="{accept_url}" hx-post="{accept_url}" hx-target="closest tr" '
+            'hx-swap="outerHTML" class="inline-form">'
+            f'<input type="hidden" name="csrfmiddlewaretoken" value="{_e(get_token(request))}">'
+            f'<input type="hidden" name="expected_stage" value="{_e(lead.stage)}">'
+            '<input type="hidden" name="return" value="row"><button type="submit" class="small">Accept</button></form>'
         )
-    messages = context.get("row_messages") or ()
-    notes = format_html_join(
-        "", '<p class="message message-{}" role="status">{}</p>', ((m.tags, str(m)) for m in messages)
+    notes = "".join(
+        f'<p class="message message-{_e(m.tags)}" role="status">{_e(str(m))}</p>'
+        for m in context.get("row_messages") or ()
     )
-    return format_html(
-        '<tr id="queue-lead-{pk}" class="queue-row" data-testid="queue-row" data-lead="{pk}">'
-        "<td>{bucket}</td>"
-        '<td><a href="{url}" data-testid="lead-link">{name}</a><br><small>{subtitle}</small>'
-        '<details class="score-why"><summary>Score {score}</summary><small>Why this score: '
-        '<a href="{detail}">see the lead\'s score explanation</a>.</small></details></td>'
-        "<td>{grade}</td>"
-        '<td><span class="stage stage-{stage}" data-testid="row-stage">{stage_label}</span></td>'
-        "<td>{sla}</td><td>{follow_up}</td><td>{last_touch}</td><td>{touches} / {target}</td>"
-        '<td>{accept} <a href="{url}" class="small">Work it</a>{notes}</td></tr>',
-        pk=lead.pk,
-        bucket=bucket,
-        url=lead_url,
-        name=lead.display_name,
-        subtitle=subtitle,
-        score=lead.score,
-        detail=_url(context, "leads:detail", lead.pk),
-        grade=grade,
-        stage=lead.stage,
-        stage_label=lead.get_stage_display(),
-        sla=sla_html,
-        follow_up=follow_up,
-        last_touch=last_touch,
-        touches=lead.sales_touches,
-        target=getattr(lead, "touch_target", ""),
-        accept=accept,
-        notes=notes,
+    target = getattr(lead, "touch_target", "")
+    html = (
+        f'<tr id="queue-lead-{lead.pk}" class="queue-row" data-testid="queue-row" data-lead="{lead.pk}">'
+        f"<td>{bucket}</td>"
+        f'<td><a href="{lead_url}" data-testid="lead-link">{_e(lead.display_name)}</a><br>'
+        f"<small>{_e(subtitle)}</small>"
+        f'<details class="score-why"><summary>Score {int(lead.score)}</summary><small>Why this score: '
+        f'<a href="{_url(context, "leads:detail", lead.pk)}">see the lead\'s score explanation</a>.</small>'
+        "</details></td>"
+        f"<td>{grade}</td>"
+        f'<td><span class="stage stage-{_e(lead.stage)}" data-testid="row-stage">{_e(lead.get_stage_display())}'
+        "</span></td>"
+        f"<td>{sla_html}</td><td>{follow_up}</td><td>{last_touch}</td>"
+        f"<td>{int(lead.sales_touches)} / {_e(target)}</td>"
+        f'<td>{accept} <a href="{lead_url}" class="small">Work it</a>{notes}</td></tr>'
     )
+    return mark_safe(html)

@@ -212,3 +212,11 @@ def test_admin_lists_assignment_rules_and_the_assignment_log(client, admin_user)
     assert client.get("/admin/leads/assignmentrule/").status_code == 200
     assert client.get("/admin/leads/assignmentlog/").status_code == 200
     assert client.get("/admin/leads/assignmentlog/add/").status_code == 403
+
+
+def test_queue_row_escapes_what_leads_contain(alice_client, alice):
+    lead_for(alice, first_name='<script>alert("x")</script>', company_name="A&B \"Co\"")
+    response = alice_client.get(reverse("queue:home"))
+    assert b"<script>alert" not in response.content
+    assert b"&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in response.content
+    assert b"A&amp;B &quot;Co&quot;" in response.content
