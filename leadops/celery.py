@@ -21,6 +21,12 @@ app.conf.beat_schedule = {
     # Keeps the dashboard's rollups current: recomputes the leads and days marked dirty by stage changes,
     # and catches up on stage-log rows and sales touches that nobody marked. Idempotent, so overlap is safe.
     "reporting-rollups-refresh": {"task": "reporting.tasks.rollups_refresh_task", "schedule": 60.0},
+    # Reps' due follow-ups: an indexed scan of due times; the reminder's unique constraint sends each once.
+    "queue-reminders": {"task": "leads.tasks.queue_reminders_send", "schedule": 120.0},
+    # First-touch SLA: escalate breaches to the rep's manager, reclaim and reassign leads left untouched.
+    "queue-sla": {"task": "leads.tasks.queue_sla_enforce", "schedule": 300.0},
+    # Daily digest per rep: checked every 15 minutes so each team's local morning is caught; once a day.
+    "queue-digests": {"task": "leads.tasks.queue_digests_send", "schedule": 900.0},
 }
 
 

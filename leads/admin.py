@@ -4,7 +4,18 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from leads.models import Activity, Campaign, Heartbeat, Lead, Profile, StageChange, Team
+from leads.models import (
+    Activity,
+    AssignmentLog,
+    AssignmentRule,
+    Campaign,
+    Heartbeat,
+    Lead,
+    Profile,
+    Reminder,
+    StageChange,
+    Team,
+)
 
 
 class ProfileInline(admin.StackedInline):
@@ -76,3 +87,27 @@ class StageChangeAdmin(ReadOnlyAdmin):
 @admin.register(Heartbeat)
 class HeartbeatAdmin(ReadOnlyAdmin):
     list_display = ("name", "last_seen")
+
+
+@admin.register(AssignmentRule)
+class AssignmentRuleAdmin(admin.ModelAdmin):
+    # Where assignment sends leads: edited by admins; the lowest position that matches wins.
+    list_display = ("position", "field", "values", "team", "is_active")
+    list_editable = ("is_active",)
+    list_filter = ("team", "field")
+
+
+@admin.register(AssignmentLog)
+class AssignmentLogAdmin(ReadOnlyAdmin):
+    list_display = ("lead", "from_owner", "to_owner", "kind", "by", "at")
+    list_filter = ("kind",)
+    raw_id_fields = ("lead", "from_owner", "to_owner", "by")
+    show_full_result_count = False
+
+
+@admin.register(Reminder)
+class ReminderAdmin(ReadOnlyAdmin):
+    list_display = ("lead", "kind", "due_at", "recipient", "created_at", "emailed_at")
+    list_filter = ("kind",)
+    raw_id_fields = ("lead", "recipient")
+    show_full_result_count = False

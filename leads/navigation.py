@@ -17,6 +17,10 @@ class NavItem:
 
 def nav_items(user) -> list[NavItem]:
     items: list[NavItem] = []
+    if has_role(user, Role.SALES_REP):
+        items.append(NavItem("My queue", reverse("queue:home")))
+    if is_admin(user) or has_role(user, Role.SALES_MANAGER):
+        items.append(NavItem("Team board", reverse("queue:board")))
     if is_admin(user) or has_role(user, Role.SALES_REP, Role.SALES_MANAGER, Role.MARKETING):
         items.append(NavItem("Leads", reverse("leads:list")))
     # Reps see the dashboard too, scoped to their own numbers (reporting.filters.report_scope).
@@ -34,7 +38,11 @@ def home_url(user) -> str:
     """Return the page a user lands on after login, by role."""
     if is_admin(user):
         return reverse("system_status")
-    if has_role(user, Role.SALES_REP, Role.SALES_MANAGER, Role.MARKETING):
+    if has_role(user, Role.SALES_MANAGER):
+        return reverse("queue:board")
+    if has_role(user, Role.SALES_REP):
+        return reverse("queue:home")
+    if has_role(user, Role.MARKETING):
         return reverse("leads:list")
     if has_role(user, Role.EXECUTIVE):
         return reverse("reporting:dashboard")

@@ -13,10 +13,30 @@ from .imports import (
 )
 from .lead import Lead, SizeBand, SourceChannel, Timeframe
 from .people import Profile, Team
+from .queue import (
+    AssignmentKind,
+    AssignmentLog,
+    AssignmentRule,
+    DigestSent,
+    Notification,
+    Reminder,
+    ReminderKind,
+    RuleField,
+    TeamRoundRobin,
+)
 from .stage_change import StageChange
 from .system import Heartbeat
 
 __all__ = [
+    "AssignmentKind",
+    "AssignmentLog",
+    "AssignmentRule",
+    "DigestSent",
+    "Notification",
+    "Reminder",
+    "ReminderKind",
+    "RuleField",
+    "TeamRoundRobin",
     "Activity",
     "ActivityKind",
     "Campaign",

@@ -130,7 +130,15 @@ class Lead(models.Model):
     next_follow_up_at = models.DateTimeField(null=True, blank=True)
     sales_touches = models.PositiveIntegerField(default=0, editable=False)
     nurture_touches = models.PositiveIntegerField(default=0, editable=False)
-    # The deal: expected amount once an opportunity, the booked amount once won (written on convert/won).
+    # The rep's queue: when the current owner got the lead, when the first touch is due (the SLA clock)
+    # and when it happened.
+    assigned_at = models.DateTimeField(null=True, blank=True, editable=False)
+    first_touch_due_at = models.DateTimeField(null=True, blank=True, editable=False)
+    first_touch_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The follow-up time still owed a reminder: set with `next_follow_up_at` by the queue services,
+    # cleared when the reminder is claimed, so the reminder scan reads only pending rows.
+    reminder_due_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The deal, once the lead is an opportunity.
     deal_amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
     expected_close_on = models.DateField(null=True, blank=True)
     # Columns from imports that map to no field, kept at the user's choice.
@@ -169,6 +177,26 @@ class Lead(models.Model):
             models.Index(fields=["grade", "-id"], name="lead_grade_id"),
             models.Index(fields=["owner", "next_follow_up_at"], name="lead_owner_followup"),
             models.Index(fields=["created_at"], name="lead_created"),
+            # The reminder scan: pending reminders in due order; its size is the backlog, not the table.
+            models.Index(
+                fields=["reminder_due_at"],
+                condition=models.Q(reminder_due_at__isnull=False),
+                name="lead_reminder_pending",
+            ),
+            # The rep's queue: every column its sort key and counts read, for the leads sales works, so
+            # ordering a rep's queue is an index-only scan and only the page's rows are read from the table.
+            models.Index(
+                fields=["owner", "next_follow_up_at"],
+                include=["stage", "grade", "score"],
+                condition=models.Q(stage__in=["inquiry", "mql", "sal", "sql", "opportunity"]),
+                name="lead_queue",
+            ),
+            # The SLA scan: owned leads still waiting for their first touch, by deadline.
+            models.Index(
+                fields=["first_touch_due_at"],
+                condition=models.Q(owner__isnull=False, first_touch_at__isnull=True),
+                name="lead_first_touch_due",
+            ),
         ]
 
     def __str__(self) -> str:
