@@ -28,17 +28,20 @@ def leads(alice, bob, charlie):
 
 
 @pytest.mark.parametrize(
-    ("who", "role", "sees", "not_sees"),
+    ("who", "role", "home", "sees", "not_sees"),
     [
-        ("alice", "Sales Rep", ["Alices"], ["Bobs", "Charlies", "Unowned"]),
-        ("manager", "Sales Manager", ["Alices", "Bobs", "Unowned"], ["Charlies"]),
-        ("marketer", "Marketing", ["Alices", "Bobs", "Charlies", "Unowned"], []),
+        ("alice", "Sales Rep", r"/queue/$", ["Alices"], ["Bobs", "Charlies", "Unowned"]),
+        ("manager", "Sales Manager", r"/queue/board/$", ["Alices", "Bobs", "Unowned"], ["Charlies"]),
+        ("marketer", "Marketing", r"/leads/$", ["Alices", "Bobs", "Charlies", "Unowned"], []),
     ],
 )
-def test_lead_workers_land_on_the_lead_list_with_their_leads(page, request, leads, who, role, sees, not_sees):
+def test_lead_workers_land_on_their_home_and_list_only_their_leads(
+    page, request, leads, who, role, home, sees, not_sees
+):
     user = request.getfixturevalue(who)
     log_in(page, user.username, DEMO_PASSWORD)
-    expect(page).to_have_url(re.compile(r"/leads/$"))
+    expect(page).to_have_url(re.compile(home))
+    page.goto("/leads/")
     expect(page.get_by_role("heading", name="Leads", exact=True)).to_be_visible()
     expect(page.get_by_test_id("role")).to_have_text(role)
     table = page.locator("#lead-rows")

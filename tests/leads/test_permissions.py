@@ -273,8 +273,8 @@ def test_stage_change_url_refuses_get(client, alice, leads):
 @pytest.mark.parametrize(
     ("who", "home"),
     [
-        ("alice", "leads:list"),
-        ("manager", "leads:list"),
+        ("alice", "queue:home"),
+        ("manager", "queue:board"),
         ("marketer", "leads:list"),
         ("executive", "reporting:dashboard"),
         ("admin_user", "system_status"),
