@@ -9,6 +9,9 @@ import pytest
 from leads.roles import Role
 from tests.factories import LeadFactory, TeamFactory, UserFactory
 
+# One Chromium for every browser test, wherever it lives (see tests/browser_support.py).
+pytest_plugins = ["tests.browser_support"]
+
 
 def pytest_configure(config):
     """In CI, refuse to run without PostgreSQL and Redis rather than quietly fall back to SQLite."""

@@ -10,20 +10,6 @@ from django.contrib.auth.models import Group
 
 from leads.roles import Role
 
-# Playwright's sync API runs an event loop in this thread; the ORM calls the tests make between page
-# steps are still plain synchronous calls, so Django's async-safety guard would refuse them wrongly.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-CHROMIUM = Path(os.environ.get("LEADOPS_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
 
 @pytest.fixture(autouse=True)
 def role_groups(transactional_db):
@@ -37,15 +23,8 @@ def role_groups(transactional_db):
 
 
 @pytest.fixture(scope="session")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+def browser(chromium_browser):
+    return chromium_browser
 
 
 @pytest.fixture

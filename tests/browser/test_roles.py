@@ -88,6 +88,7 @@ def test_rep_cannot_open_another_reps_lead(page, alice, leads, screenshot):
 def test_rep_moves_a_lead_and_an_illegal_move_shows_the_rule(page, alice, leads, screenshot):
     lead = leads["alice"]
     log_in(page, alice.username, DEMO_PASSWORD)
+    page.goto("/leads/")  # a rep lands on the queue; the lead list is one link away
     page.get_by_role("link", name="Alices Prospect").click()
     expect(page.get_by_test_id("stage")).to_have_text("Inquiry")
     # A form from an older page, or a hand-edited one, can ask for a move the table forbids.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 
 import pytest
 from django.contrib.auth.models import Group
@@ -25,30 +24,14 @@ def _fresh_cache():
     cache.clear()
 
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
 @pytest.fixture
-def queue_page_browser():
-    """Yield a Playwright page on Debian's Chromium (skipped where there is none)."""
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"No Chromium at {CHROMIUM}.")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page()
-        page.set_default_timeout(15_000)
-        yield page
-        browser.close()
+def queue_page_browser(chromium_browser):
+    """Yield a fresh Playwright page (own cookies) on the session's Chromium."""
+    context = chromium_browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
 
 
 @pytest.fixture

@@ -3,8 +3,6 @@ and the revenue-gap calculator, and exports a CSV, in a real Chromium."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group
@@ -14,15 +12,6 @@ from leads.roles import Role
 from reporting.services import rollups_refresh
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture(autouse=True)
@@ -33,13 +22,8 @@ def roles(transactional_db):
 
 
 @pytest.fixture
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+def chromium(chromium_browser):
+    return chromium_browser
 
 
 @pytest.fixture
