@@ -91,8 +91,7 @@ def demo_is_seeded() -> bool:
 def demo_seed(*, leads: int = 3000, seed: int = 42, now: dt.datetime | None = None) -> DemoSeedResult:
     """Create the demo logins, teams, campaigns, and `leads` leads over six months, unless already seeded.
 
-    Running it again changes nothing. Won deals carry their amount in `Lead.extra["won_amount"]`, a
-    stop-gap until leads have opportunity fields.
+    Running it again changes nothing. Opportunities and won deals carry a deal amount.
     """
     if not 1 <= leads <= MAX_LEADS:
         raise ApplicationError(f"The demo needs between 1 and {MAX_LEADS:,} leads (asked for {leads:,}).")
@@ -233,10 +232,10 @@ def _leads_plan(*, count, rng, faker, now, campaigns, reps):
         low, high = SCORE_OF_GRADE[grade]
         title, authority = rng.choice(TITLES)
         email = None if rng.random() < 0.03 else f"{first}.{last}.{index}@{domain}".lower()
-        extra = {}
-        if path[-1] == Stage.WON:
-            # Stop-gap until the queue work adds opportunity fields to leads.
-            extra["won_amount"] = str(Decimal(rng.randrange(8_000, 180_000, 500)))
+        has_deal = path[-1] in (Stage.OPPORTUNITY, Stage.WON) or (path[-1] == Stage.LOST and Stage.OPPORTUNITY in path)
+        deal_amount = Decimal(rng.randrange(8_000, 180_000, 500)) if has_deal else None
+        open_work = path[-1] in (Stage.SAL, Stage.SQL, Stage.OPPORTUNITY)
+        follow_up = now + dt.timedelta(days=rng.randint(-3, 10)) if open_work else None
         objs.append(
             Lead(
                 first_name=first, last_name=last, email=email,
@@ -247,11 +246,11 @@ def _leads_plan(*, count, rng, faker, now, campaigns, reps):
                 score=rng.randint(low, high),
                 budget=Decimal(rng.choice([10_000, 25_000, 50_000, 100_000])) if path[-1] != Stage.INQUIRY else None,
                 timeframe=rng.choice(["", "lt_3m", "3_6m", "6_12m"]),
-                next_follow_up_at=(
-                    now + dt.timedelta(days=rng.randint(-3, 10))
-                    if path[-1] in (Stage.SAL, Stage.SQL, Stage.OPPORTUNITY) else None
-                ),
-                extra=extra,
+                next_follow_up_at=follow_up,
+                # The queue's contract: a follow-up is owed a reminder until the reminder scan claims it.
+                reminder_due_at=follow_up,
+                deal_amount=deal_amount,
+                expected_close_on=(at + dt.timedelta(days=rng.randint(14, 90))).date() if has_deal else None,
             )
         )  # fmt: skip
         histories.append(steps)

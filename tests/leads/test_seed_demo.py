@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from decimal import Decimal
-
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
@@ -54,7 +52,7 @@ def test_seed_demo_has_won_deals_with_amounts_and_owners_past_mql():
     result = demo_seed(leads=LEADS)
     won = list(Lead.objects.filter(stage=Stage.WON))
     assert result.won == len(won) > 0
-    assert all(Decimal(lead.extra["won_amount"]) > 0 for lead in won)
+    assert all(lead.deal_amount is not None and lead.deal_amount > 0 for lead in won)
     reps = set(get_user_model().objects.filter(username__in=["rep1", "rep2", "rep3"]).values_list("pk", flat=True))
     past_mql = Lead.objects.filter(stage__in=[Stage.SAL, Stage.SQL, Stage.OPPORTUNITY, Stage.WON])
     assert past_mql.exists() and set(past_mql.values_list("owner_id", flat=True)) <= reps
