@@ -6,6 +6,7 @@ from .lead import Lead, SizeBand, SourceChannel, Timeframe
 from .people import Profile, Team
 from .stage_change import StageChange
 from .system import Heartbeat
+from .uld import RejectionReason, RoutingDecision, ULDSignOff, ULDStatus, ULDVersion
 
 __all__ = [
     "Activity",
@@ -15,9 +16,14 @@ __all__ = [
     "Heartbeat",
     "Lead",
     "Profile",
+    "RejectionReason",
+    "RoutingDecision",
     "SizeBand",
     "SourceChannel",
     "StageChange",
     "Team",
     "Timeframe",
+    "ULDSignOff",
+    "ULDStatus",
+    "ULDVersion",
 ]
