@@ -18,12 +18,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='lead',
             name='score_engagement',
-            field=models.IntegerField(default=0, editable=False),
+            field=models.IntegerField(db_default=0, default=0, editable=False),
         ),
         migrations.AddField(
             model_name='lead',
             name='score_fit',
-            field=models.IntegerField(default=0, editable=False),
+            field=models.IntegerField(db_default=0, default=0, editable=False),
         ),
         migrations.AddField(
             model_name='lead',

@@ -123,8 +123,9 @@ class Lead(models.Model):
     # Score (kept current by the scoring app)
     score = models.IntegerField(default=0, editable=False)
     grade = models.CharField(max_length=1, choices=Grade.choices, blank=True, editable=False)
-    score_fit = models.IntegerField(default=0, editable=False)
-    score_engagement = models.IntegerField(default=0, editable=False)
+    # db_default too: raw loaders (COPY) that predate these columns still insert rows.
+    score_fit = models.IntegerField(default=0, db_default=0, editable=False)
+    score_engagement = models.IntegerField(default=0, db_default=0, editable=False)
     # When the score last changed (a re-score that changes nothing writes nothing).
     scored_at = models.DateTimeField(null=True, blank=True, editable=False)
     # The ULD version under which the lead last became an MQL.
