@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
-from leads.models import ULDStatus, ULDVersion
+from leads.lifecycle import Stage
+from leads.models import StageChange, ULDStatus, ULDVersion
 
 # The ULD's own settings as shown in a diff, in reading order.
 ULD_FIELDS = (
@@ -30,6 +31,16 @@ def uld_active() -> ULDVersion | None:
 
 def uld_versions() -> QuerySet[ULDVersion]:
     return ULDVersion.objects.select_related("based_on").prefetch_related("sign_offs__user").order_by("-number")
+
+
+def mql_counts_by_version() -> dict[int, int]:
+    """Return how many leads each ULD version qualified as MQLs (version number -> count), for reports."""
+    rows = (
+        StageChange.objects.filter(to_stage=Stage.MQL, uld_version__isnull=False)
+        .values("uld_version__number")
+        .annotate(n=Count("id"))
+    )
+    return {row["uld_version__number"]: row["n"] for row in rows}
 
 
 @dataclass(frozen=True)

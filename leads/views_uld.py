@@ -13,7 +13,7 @@ from leads.forms_uld import RejectionReasonForm, ULDSettingsForm
 from leads.models import RejectionReason, ULDStatus, ULDVersion
 from leads.models.uld import REQUIRED_FACTS
 from leads.roles import Role, has_role, is_admin, user_roles
-from leads.selectors_uld import uld_active, uld_diff, uld_versions
+from leads.selectors_uld import mql_counts_by_version, uld_active, uld_diff, uld_versions
 from leads.services import uld as uld_services
 
 
@@ -38,6 +38,9 @@ def _signable_roles(user, version: ULDVersion) -> list[tuple[str, str]]:
 def uld_index(request: HttpRequest) -> HttpResponse:
     _require_role(request)
     versions = list(uld_versions())
+    mqls = mql_counts_by_version()
+    for version in versions:
+        version.mql_count = mqls.get(version.number, 0)
     context = {
         "active": uld_active(),
         "versions": versions,

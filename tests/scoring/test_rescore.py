@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from leads.lifecycle import Stage
 from leads.models import Lead, RoutingDecision, StageChange, ULDStatus
+from leads.selectors_uld import mql_counts_by_version
 from leads.services.activities import activity_record
 from scoring import services
 from scoring.models import RescoreChunk, RescoreRun, ScoreDirty, ScoreHistory
@@ -57,6 +58,7 @@ def test_crossing_into_sales_ready_makes_an_mql_and_records_routing(active_uld):
     assert change.uld_version == active_uld
     decision = RoutingDecision.objects.get(lead=lead)
     assert (decision.route, decision.grade, decision.status) == ("sales_rep", "A", "pending")
+    assert mql_counts_by_version() == {active_uld.number: 1}
 
 
 def test_grade_a_without_the_required_facts_stays_an_inquiry(active_uld):
