@@ -20,7 +20,7 @@ from leads.models import Lead, ULDStatus, ULDVersion
 from leads.selectors_uld import uld_active
 from leads.services.lifecycle import lead_stage_change
 from leads.services.routing import lead_route
-from leads.services.uld import _require_draft, _require_editor
+from leads.services.uld import require_draft, require_editor
 
 from .engine import sales_ready_gaps
 from .models import EngagementRule, FitRule, RescoreChunk, RescoreRun, ScoreDirty, ScoreHistory
@@ -270,8 +270,8 @@ ENGAGEMENT_FIELDS = (
 @transaction.atomic
 def fit_rule_create(*, version: ULDVersion, by, **fields: Any) -> FitRule:
     """Add a fit rule to a draft; a rule that cannot apply is refused with a message naming it."""
-    _require_editor(by)
-    _require_draft(ULDVersion.objects.select_for_update().get(pk=version.pk))
+    require_editor(by)
+    require_draft(ULDVersion.objects.select_for_update().get(pk=version.pk))
     rule = FitRule(uld_version=version, **{k: fields.get(k) for k in FIT_FIELDS})
     fit_rule_check(rule)
     rule.save()
@@ -281,8 +281,8 @@ def fit_rule_create(*, version: ULDVersion, by, **fields: Any) -> FitRule:
 @transaction.atomic
 def engagement_rule_create(*, version: ULDVersion, by, **fields: Any) -> EngagementRule:
     """Add an engagement rule to a draft; a rule that cannot apply is refused with a message naming it."""
-    _require_editor(by)
-    _require_draft(ULDVersion.objects.select_for_update().get(pk=version.pk))
+    require_editor(by)
+    require_draft(ULDVersion.objects.select_for_update().get(pk=version.pk))
     values = {k: fields.get(k) for k in ENGAGEMENT_FIELDS}
     for key in ("payload_key", "payload_operator", "payload_value"):
         values[key] = (values[key] or "").strip()
@@ -294,16 +294,16 @@ def engagement_rule_create(*, version: ULDVersion, by, **fields: Any) -> Engagem
 
 @transaction.atomic
 def rule_delete(*, rule: FitRule | EngagementRule, by) -> None:
-    _require_editor(by)
-    _require_draft(ULDVersion.objects.select_for_update().get(pk=rule.uld_version_id))
+    require_editor(by)
+    require_draft(ULDVersion.objects.select_for_update().get(pk=rule.uld_version_id))
     rule.delete()
 
 
 def rule_points_set(*, rule: FitRule | EngagementRule, by, points: int) -> None:
     """Change a draft rule's points (the most common tuning)."""
     with transaction.atomic():
-        _require_editor(by)
-        _require_draft(ULDVersion.objects.select_for_update().get(pk=rule.uld_version_id))
+        require_editor(by)
+        require_draft(ULDVersion.objects.select_for_update().get(pk=rule.uld_version_id))
         rule.points = points
         (fit_rule_check if isinstance(rule, FitRule) else engagement_rule_check)(rule)
         rule.save(update_fields=["points"])

@@ -38,12 +38,12 @@ def can_edit_uld(user) -> bool:
     return is_admin(user) or has_role(user, Role.MARKETING, Role.SALES_MANAGER)
 
 
-def _require_editor(user) -> None:
+def require_editor(user) -> None:
     if not can_edit_uld(user):
         raise ApplicationError("Only Marketing and Sales Managers change the lead definition.", code="forbidden")
 
 
-def _require_draft(version: ULDVersion) -> None:
+def require_draft(version: ULDVersion) -> None:
     if version.status != ULDStatus.DRAFT:
         raise ApplicationError(
             f"Version {version.number} is {version.get_status_display().lower()} and cannot be edited; "
@@ -60,7 +60,7 @@ def uld_draft_create(*, by, based_on: ULDVersion | None = None) -> ULDVersion:
     """Start a new draft copied from `based_on` (the active version unless given), rules included."""
     from scoring.models import EngagementRule, FitRule
 
-    _require_editor(by)
+    require_editor(by)
     source = based_on or uld_active()
     number = (ULDVersion.objects.aggregate(n=Max("number"))["n"] or 0) + 1
     draft = ULDVersion(number=number, status=ULDStatus.DRAFT, based_on=source, created_by=by)
@@ -137,9 +137,9 @@ def _check_settings(values: dict[str, Any]) -> None:
 @transaction.atomic
 def uld_update(*, version: ULDVersion, by, **changes: Any) -> ULDVersion:
     """Change settings of a draft. Bands may be out of order while drafting; proposing refuses that."""
-    _require_editor(by)
+    require_editor(by)
     version = _locked(version)
-    _require_draft(version)
+    require_draft(version)
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise ApplicationError(f"These cannot be edited: {', '.join(sorted(unknown))}.")
@@ -183,9 +183,9 @@ def uld_publish_problems(version: ULDVersion) -> list[str]:
 @transaction.atomic
 def uld_propose(*, version: ULDVersion, by) -> ULDVersion:
     """Submit a draft for sign-off; refused while it could not be agreed."""
-    _require_editor(by)
+    require_editor(by)
     version = _locked(version)
-    _require_draft(version)
+    require_draft(version)
     problems = uld_publish_problems(version)
     if problems:
         raise ApplicationError("This draft cannot be proposed yet: " + " ".join(problems))
@@ -198,7 +198,7 @@ def uld_propose(*, version: ULDVersion, by) -> ULDVersion:
 @transaction.atomic
 def uld_withdraw(*, version: ULDVersion, by) -> ULDVersion:
     """Return a proposed version to draft; its sign-offs are void because its content may now change."""
-    _require_editor(by)
+    require_editor(by)
     version = _locked(version)
     if version.status != ULDStatus.PROPOSED:
         raise ApplicationError("Only a proposed version can be withdrawn to draft.")
@@ -252,8 +252,8 @@ def uld_sign(*, version: ULDVersion, by, role: str | None = None) -> ULDVersion:
 
 @transaction.atomic
 def rejection_reason_add(*, version: ULDVersion, by, code: str, label: str, route: str) -> RejectionReason:
-    _require_editor(by)
-    _require_draft(_locked(version))
+    require_editor(by)
+    require_draft(_locked(version))
     code, label = (code or "").strip(), (label or "").strip()
     if not code or not label:
         raise ApplicationError("A rejection reason needs a code and a label.")
@@ -266,6 +266,6 @@ def rejection_reason_add(*, version: ULDVersion, by, code: str, label: str, rout
 
 @transaction.atomic
 def rejection_reason_delete(*, reason: RejectionReason, by) -> None:
-    _require_editor(by)
-    _require_draft(_locked(reason.version))
+    require_editor(by)
+    require_draft(_locked(reason.version))
     reason.delete()

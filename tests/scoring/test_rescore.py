@@ -124,3 +124,15 @@ def test_nightly_rescore_lets_engagement_fade(active_uld, run_chunks_inline, dja
         rescore_run_start(reason="nightly", now=timezone.now() + dt.timedelta(days=60))
     lead.refresh_from_db()
     assert lead.score_engagement == 4
+
+
+def test_tasks_run_through_celery_task_machinery(active_uld, django_capture_on_commit_callbacks):
+    from scoring.tasks import rescore_chunk, score_dirty_leads
+
+    lead = hot_lead()
+    run = rescore_run_start(reason="manual")
+    assert rescore_chunk.apply(args=[run.chunks.get().pk]).get() == 1
+    activity_record(lead=lead, kind="form_fill")
+    assert score_dirty_leads.apply().get() == 1
+    run.refresh_from_db()
+    assert run.status == RescoreRun.Status.FINISHED
