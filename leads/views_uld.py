@@ -81,8 +81,8 @@ def _run(request: HttpRequest, action, success: str, **kwargs) -> bool:
 def uld_draft_new(request: HttpRequest) -> HttpResponse:
     _require_role(request)
     based_on = None
-    if request.POST.get("based_on"):
-        based_on = get_object_or_404(ULDVersion, pk=request.POST["based_on"])
+    if request.POST.get("based_on", "").isdigit():
+        based_on = get_object_or_404(ULDVersion, pk=int(request.POST["based_on"]))
     try:
         draft = uld_services.uld_draft_create(by=request.user, based_on=based_on)
     except ApplicationError as exc:

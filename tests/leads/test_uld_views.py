@@ -75,3 +75,14 @@ def test_navigation_shows_definition_to_everyone_and_rules_to_editors(client, al
     assert "Lead definition" in page and "Scoring rules" not in page
     client.force_login(marketer)
     assert "Scoring rules" in client.get(reverse("uld:index")).content.decode()
+
+
+def test_bad_input_on_the_draft_pages_is_a_message_not_an_error(client, marketer):
+    client.force_login(marketer)
+    assert client.post(reverse("uld:draft_new"), {"based_on": "abc"}).status_code == 302
+    draft = ULDVersion.objects.get(status=ULDStatus.DRAFT)
+    response = client.post(reverse("uld:edit", args=[draft.pk]), {"grade_a_min": "lots"}, follow=True)
+    assert response.status_code == 200
+    assert "Grade A from score: Enter a whole number." in response.content.decode()
+    response = client.post(reverse("uld:sign", args=[draft.pk]), {"role": "pope"}, follow=True)
+    assert "is not proposed" in response.content.decode()
