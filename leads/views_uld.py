@@ -167,6 +167,12 @@ def uld_diff_view(request: HttpRequest) -> HttpResponse:
     return render(request, "leads/uld/diff.html", {"versions": versions, "old": old, "new": new, "rows": rows})
 
 
+def _and_list(items: list[str]) -> str:
+    if len(items) < 2:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} and {items[-1]}"
+
+
 def uld_guide(request: HttpRequest) -> HttpResponse:
     """What is a lead, and how to follow up on one: the active definition in plain language."""
     _require_role(request)
@@ -174,11 +180,12 @@ def uld_guide(request: HttpRequest) -> HttpResponse:
     context = {"version": version}
     if version is not None:
         context |= {
-            "facts": [REQUIRED_FACTS.get(f, f) for f in version.required_facts],
+            "facts_text": _and_list([REQUIRED_FACTS.get(f, f) for f in version.required_facts]),
             "reasons": list(version.rejection_reasons.all()),
+            "penalties": list(version.fit_rules.filter(points__lt=0).order_by("points")),
             "nurture_routes": [(g, r.removeprefix("nurture:")) for g, r in version.routes.items() if r != "sales_rep"],
             "rep_grades": [g for g, r in version.routes.items() if r == "sales_rep"],
-            "fit_rules": list(version.fit_rules.order_by("-points")),
+            "fit_rules": list(version.fit_rules.filter(points__gt=0).order_by("-points")),
             "engagement_rules": list(version.engagement_rules.order_by("-points")),
         }
     return render(request, "leads/uld/guide.html", context)
