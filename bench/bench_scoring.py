@@ -148,15 +148,20 @@ def bench_users():
 
 def make_v2(marketer):
     """A draft from the active version with changed weights: what a quarterly tuning looks like."""
+    from django.db.models import F
+
     from leads.services.uld import uld_draft_create, uld_propose
     from scoring.models import EngagementRule, FitRule
 
     draft = uld_draft_create(by=marketer)
-    FitRule.objects.filter(uld_version=draft, label="Decision maker").update(points=18)
-    FitRule.objects.filter(uld_version=draft, label="Target industry").update(points=12)
-    EngagementRule.objects.filter(uld_version=draft, label="Visited pricing").update(points=12)
-    EngagementRule.objects.filter(uld_version=draft, label="Web visit").update(half_life_days=10)
-    EngagementRule.objects.filter(uld_version=draft, label="Email open").update(points=2)
+    # Alternate up and down, so the same tuning applied again still changes scores (v2 up, v3 back, ...).
+    step = 1 if draft.number % 2 == 0 else -1
+    fit, engagement = FitRule.objects.filter(uld_version=draft), EngagementRule.objects.filter(uld_version=draft)
+    fit.filter(label="Decision maker").update(points=F("points") + 3 * step)
+    fit.filter(label="Target industry").update(points=F("points") + 2 * step)
+    engagement.filter(label="Visited pricing").update(points=F("points") + 2 * step)
+    engagement.filter(label="Web visit").update(half_life_days=F("half_life_days") + 3 * step)
+    engagement.filter(label="Email open").update(points=F("points") + step)
     uld_propose(version=draft, by=marketer)
     return draft
 
@@ -166,6 +171,7 @@ def main() -> None:
     parser.add_argument("--bulk-update-sample", type=int, default=100_000, help="leads written by bulk_update")
     parser.add_argument("--concurrency", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--single", type=int, default=200, help="leads for the single-lead timing")
+    parser.add_argument("--again", action="store_true", help="run on a database this script already used")
     args = parser.parse_args()
     setup_django()
 
@@ -190,14 +196,16 @@ def main() -> None:
     ScoreDirty.objects.all().delete()
     v1 = uld_active()
     marketer, manager = bench_users()
-    # Versions left by an earlier run: start again from the seeded v1.
-    if v1.number != 1:
-        raise SystemExit("The active version is not the seeded v1; use a freshly generated database.")
-
     now = timezone.now()
-    rows, seconds = floor_update(v1, now=now)
-    vacuum()
-    print(f"warm-up: v1 scores written to {rows:,} leads in {seconds:.1f} s (untimed)")
+    if args.again:
+        # A database this script already ran on holds the active version's scores: tune it once more.
+        print(f"again: starting from the active v{v1.number} and the scores it wrote")
+    elif v1.number != 1:
+        raise SystemExit("The active version is not the seeded v1; use a fresh database or --again.")
+    else:
+        rows, seconds = floor_update(v1, now=now)
+        vacuum()
+        print(f"warm-up: v1 scores written to {rows:,} leads in {seconds:.1f} s (untimed)")
 
     v2 = make_v2(marketer)
     uld_sign(version=v2, by=marketer)

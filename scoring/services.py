@@ -137,20 +137,20 @@ def leads_qualify(*, version: ULDVersion, lead_ids: list[int]) -> int:
         if sales_ready_gaps(version=version, lead=lead, grade=lead.grade):
             continue
         try:
-            with transaction.atomic():
-                lead_stage_change(
-                    lead=lead,
-                    to_stage=Stage.MQL,
-                    expected_stage=lead.stage,
-                    reason=f"Meets the lead definition v{version.number}: grade {lead.grade}, score {lead.score}.",
-                    changes={"qualified_uld_version": version},
-                    uld_version=version,
-                )
-                lead_route(lead=lead, uld_version=version, grade=lead.grade)
+            # lead_stage_change is atomic itself and refuses before writing anything.
+            lead_stage_change(
+                lead=lead,
+                to_stage=Stage.MQL,
+                expected_stage=lead.stage,
+                reason=f"Meets the lead definition v{version.number}: grade {lead.grade}, score {lead.score}.",
+                changes={"qualified_uld_version": version},
+                uld_version=version,
+            )
         except ApplicationError as exc:
             # Someone moved the lead meanwhile; their move stands.
             logger.info("lead %s not qualified: %s", lead.pk, exc.message)
             continue
+        lead_route(lead=lead, uld_version=version, grade=lead.grade)
         qualified += 1
     return qualified
 
