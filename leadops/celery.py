@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadops.settings.local")
 
@@ -27,6 +28,14 @@ app.conf.beat_schedule = {
     "queue-sla": {"task": "leads.tasks.queue_sla_enforce", "schedule": 300.0},
     # Daily digest per rep: checked every 15 minutes so each team's local morning is caught; once a day.
     "queue-digests": {"task": "leads.tasks.queue_digests_send", "schedule": 900.0},
+    # Scores leads with new activity (marked dirty by a trigger) within seconds, many leads per statement.
+    "scoring-dirty-leads": {"task": "scoring.tasks.score_dirty_leads", "schedule": 10.0},
+    # Re-scores everyone each night so engagement points fade (half-lives, expiry windows) as time passes.
+    "scoring-nightly-decay": {
+        "task": "scoring.tasks.rescore_all",
+        "schedule": crontab(hour=2, minute=15),
+        "kwargs": {"reason": "nightly"},
+    },
 }
 
 

@@ -26,6 +26,7 @@ from .queue import (
 )
 from .stage_change import StageChange
 from .system import Heartbeat
+from .uld import RejectionReason, RoutingDecision, ULDSignOff, ULDStatus, ULDVersion
 
 __all__ = [
     "AssignmentKind",
@@ -51,9 +52,14 @@ __all__ = [
     "MappingPreset",
     "Lead",
     "Profile",
+    "RejectionReason",
+    "RoutingDecision",
     "SizeBand",
     "SourceChannel",
     "StageChange",
     "Team",
     "Timeframe",
+    "ULDSignOff",
+    "ULDStatus",
+    "ULDVersion",
 ]

@@ -123,6 +123,15 @@ class Lead(models.Model):
     # Score (kept current by the scoring app)
     score = models.IntegerField(default=0, editable=False)
     grade = models.CharField(max_length=1, choices=Grade.choices, blank=True, editable=False)
+    # db_default too: raw loaders (COPY) that predate these columns still insert rows.
+    score_fit = models.IntegerField(default=0, db_default=0, editable=False)
+    score_engagement = models.IntegerField(default=0, db_default=0, editable=False)
+    # When the score last changed (a re-score that changes nothing writes nothing).
+    scored_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The ULD version under which the lead last became an MQL.
+    qualified_uld_version = models.ForeignKey(
+        "leads.ULDVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False
+    )
     # Timestamps and counts
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)

@@ -30,6 +30,10 @@ class StageChange(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     reason = models.TextField(blank=True)
+    # The ULD version that qualified the lead, on moves made by the definition (into MQL).
+    uld_version = models.ForeignKey(
+        "leads.ULDVersion", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     objects = StageChangeQuerySet.as_manager()
 

@@ -55,12 +55,13 @@ def lead_stage_change(
     at: dt.datetime | None = None,
     expected_stage: str | None = None,
     changes: dict[str, Any] | None = None,
+    uld_version=None,
 ) -> Lead:
     """Move a lead to `to_stage` if the transition table allows it, and log the move.
 
     `expected_stage` is the stage the caller saw; if someone moved the lead meanwhile the call is refused
     instead of overwriting their work. `changes` are other fields written in the same unit of work
-    (owner on assignment, amount on a win).
+    (owner on assignment, amount on a win). `uld_version` is logged on moves the definition made.
     """
     at = at or timezone.now()
     locked = Lead.objects.select_for_update().get(pk=lead.pk)
@@ -94,6 +95,7 @@ def lead_stage_change(
         changed_by=by,
         owner_id=_owner_id(changes, default=locked.owner_id),
         reason=reason,
+        uld_version=uld_version,
     )
     return lead
 

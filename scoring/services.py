@@ -1,0 +1,309 @@
+"""Writing scores: set-based re-scoring, the sales-ready hand-off, dirty leads, re-score runs, rule edits.
+
+A re-score writes only the score columns (score, grade, score_fit, score_engagement, scored_at) and only
+on rows whose values changed, so it never overwrites a concurrent edit of any other field of a lead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import F, Max, Min
+from django.utils import timezone
+
+from leadops.errors import ApplicationError
+from leads.lifecycle import Stage
+from leads.models import Lead, ULDStatus, ULDVersion
+from leads.selectors_uld import uld_active
+from leads.services.lifecycle import lead_stage_change
+from leads.services.routing import lead_route
+from leads.services.uld import require_draft, require_editor
+
+from .engine import sales_ready_gaps
+from .models import EngagementRule, FitRule, RescoreChunk, RescoreRun, ScoreDirty, ScoreHistory
+from .rules import engagement_rule_check, fit_rule_check
+from .selectors import rules_for, scores_compute_python
+from .sql import Sql, graded_select, id_list, id_range
+
+logger = logging.getLogger(__name__)
+
+# A score move at least this large is kept in the lead's score history even without a grade change.
+SCORE_MOVE_LOGGED = 10
+CHUNK_SIZE = 5000
+DIRTY_BATCH = 2000
+SCORE_COLUMNS = ("score", "grade", "score_fit", "score_engagement")
+
+
+def _is_candidate(*, version: ULDVersion, stage: str, old_grade: str, grade: str) -> bool:
+    """An inquiry that is (still) at a sales-ready grade after a change, or a nurture lead crossing into one.
+
+    A nurture lead that sales returned keeps its grade; it comes back only when it crosses the line again.
+    """
+    ready = version.sales_ready_grades
+    if grade not in ready:
+        return False
+    return stage == Stage.INQUIRY or (stage == Stage.NURTURE and old_grade not in ready)
+
+
+def _write_sql(*, version: ULDVersion, now: dt.datetime, lead_filter: Sql) -> tuple[int, list[int]]:
+    fit_rules, engagement_rules = rules_for(version=version)
+    graded = graded_select(
+        version=version, fit_rules=fit_rules, engagement_rules=engagement_rules, now=now, lead_filter=lead_filter
+    )
+    ready = version.sales_ready_grades
+    sql = (
+        Sql()
+        .add("WITH g AS (")
+        .extend(graded)
+        .add(
+            "), upd AS (UPDATE leads_lead l SET score = g.total, grade = g.grade, score_fit = g.fit, "
+            "score_engagement = g.eng, scored_at = %s FROM g WHERE l.id = g.id AND "
+            "(l.score, l.grade, l.score_fit, l.score_engagement) IS DISTINCT FROM (g.total, g.grade, g.fit, g.eng) "
+            "RETURNING l.id, l.stage, g.old_score, g.old_grade, g.total, g.grade, g.fit, g.eng), "
+            "hist AS (INSERT INTO scoring_scorehistory "
+            "(lead_id, uld_version_id, at, score, grade, fit, engagement, previous_score, previous_grade) "
+            "SELECT id, %s, %s, total, grade, fit, eng, old_score, old_grade FROM upd "
+            "WHERE old_grade <> grade OR abs(total - old_score) >= %s) "
+            "SELECT (SELECT count(*) FROM upd), ARRAY(SELECT id FROM upd WHERE grade = ANY(%s::text[]) AND "
+            "(stage = 'inquiry' OR (stage = 'nurture' AND NOT old_grade = ANY(%s::text[]))) ORDER BY id)",
+            now,
+            version.pk,
+            now,
+            SCORE_MOVE_LOGGED,
+            ready,
+            ready,
+        )
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql.text, sql.params)
+        changed, candidates = cursor.fetchone()
+    return changed, list(candidates)
+
+
+def _write_python(*, version: ULDVersion, now: dt.datetime, leads: list[Lead]) -> tuple[int, list[int]]:
+    fit_rules, engagement_rules = rules_for(version=version)
+    changed, candidates, history = 0, [], []
+    results = scores_compute_python(
+        version=version, fit_rules=fit_rules, engagement_rules=engagement_rules, leads=leads, now=now
+    )
+    for lead, result in results:
+        new = (result.total, result.grade, result.fit, result.engagement)
+        if new == tuple(getattr(lead, c) for c in SCORE_COLUMNS):
+            continue
+        Lead.objects.filter(pk=lead.pk).update(**dict(zip(SCORE_COLUMNS, new, strict=True)), scored_at=now)
+        changed += 1
+        if lead.grade != result.grade or abs(result.total - lead.score) >= SCORE_MOVE_LOGGED:
+            history.append(
+                ScoreHistory(
+                    lead_id=lead.pk,
+                    uld_version=version,
+                    at=now,
+                    score=result.total,
+                    grade=result.grade,
+                    fit=result.fit,
+                    engagement=result.engagement,
+                    previous_score=lead.score,
+                    previous_grade=lead.grade,
+                )
+            )
+        if _is_candidate(version=version, stage=lead.stage, old_grade=lead.grade, grade=result.grade):
+            candidates.append(lead.pk)
+    ScoreHistory.objects.bulk_create(history)
+    return changed, candidates
+
+
+def _score(
+    *, version: ULDVersion, now: dt.datetime, lead_ids: list[int] | None = None, id_bounds=None
+) -> tuple[int, int]:
+    """Re-score the given leads (a list, or an inclusive id range); hand the sales-ready ones to routing."""
+    if connection.vendor == "postgresql":
+        lead_filter = id_list(lead_ids) if lead_ids is not None else id_range(*id_bounds)
+        changed, candidates = _write_sql(version=version, now=now, lead_filter=lead_filter)
+    else:
+        leads = (
+            Lead.objects.filter(pk__in=lead_ids) if lead_ids is not None else Lead.objects.filter(pk__range=id_bounds)
+        )
+        changed, candidates = _write_python(version=version, now=now, leads=list(leads.order_by("pk")))
+    return changed, leads_qualify(version=version, lead_ids=candidates)
+
+
+def leads_qualify(*, version: ULDVersion, lead_ids: list[int]) -> int:
+    """Turn the sales-ready leads among `lead_ids` into MQLs through the lifecycle, and route them."""
+    qualified = 0
+    for lead in Lead.objects.filter(pk__in=lead_ids, stage__in=[Stage.INQUIRY, Stage.NURTURE]).order_by("pk"):
+        if sales_ready_gaps(version=version, lead=lead, grade=lead.grade):
+            continue
+        try:
+            # lead_stage_change is atomic itself and refuses before writing anything.
+            lead_stage_change(
+                lead=lead,
+                to_stage=Stage.MQL,
+                expected_stage=lead.stage,
+                reason=f"Meets the lead definition v{version.number}: grade {lead.grade}, score {lead.score}.",
+                changes={"qualified_uld_version": version},
+                uld_version=version,
+            )
+        except ApplicationError as exc:
+            # Someone moved the lead meanwhile; their move stands.
+            logger.info("lead %s not qualified: %s", lead.pk, exc.message)
+            continue
+        lead_route(lead=lead, uld_version=version, grade=lead.grade)
+        qualified += 1
+    return qualified
+
+
+@transaction.atomic
+def leads_score(*, lead_ids: list[int]) -> int:
+    """Score these leads now under the active definition; return how many scores changed."""
+    version = uld_active()
+    if version is None or not lead_ids:
+        return 0
+    changed, _ = _score(version=version, now=timezone.now(), lead_ids=sorted(set(lead_ids)))
+    return changed
+
+
+def _dirty_claim(limit: int) -> list[int]:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "DELETE FROM scoring_scoredirty WHERE lead_id IN (SELECT lead_id FROM scoring_scoredirty "
+                "ORDER BY lead_id LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING lead_id",
+                [limit],
+            )
+            return sorted(row[0] for row in cursor.fetchall())
+    ids = list(ScoreDirty.objects.order_by("lead_id").values_list("lead_id", flat=True)[:limit])
+    ScoreDirty.objects.filter(lead_id__in=ids).delete()
+    return ids
+
+
+def score_dirty_process(*, batch_size: int = DIRTY_BATCH, max_batches: int = 50) -> int:
+    """Score the leads marked dirty by new activity, a batch per transaction; return the scores changed.
+
+    Claiming deletes the marks in the same transaction as the scoring, so a failure puts them back.
+    """
+    version = uld_active()
+    if version is None:
+        return 0
+    changed = 0
+    for _ in range(max_batches):
+        with transaction.atomic():
+            ids = _dirty_claim(batch_size)
+            if not ids:
+                break
+            changed += _score(version=version, now=timezone.now(), lead_ids=ids)[0]
+    return changed
+
+
+@transaction.atomic
+def rescore_run_start(*, reason: str, chunk_size: int = CHUNK_SIZE, now: dt.datetime | None = None):
+    """Record a re-score of every lead under the active version and enqueue its chunks on commit."""
+    from .tasks import rescore_chunk
+
+    version = uld_active()
+    if version is None:
+        return None
+    bounds = Lead.objects.aggregate(first=Min("id"), last=Max("id"))
+    run = RescoreRun.objects.create(uld_version=version, reason=reason, as_of=now or timezone.now())
+    chunks = []
+    if bounds["first"] is not None:
+        chunks = RescoreChunk.objects.bulk_create(
+            RescoreChunk(run=run, first_id=first, last_id=min(first + chunk_size - 1, bounds["last"]))
+            for first in range(bounds["first"], bounds["last"] + 1, chunk_size)
+        )
+    run.chunks_total = len(chunks)
+    if not chunks:
+        run.status, run.finished_at = RescoreRun.Status.FINISHED, timezone.now()
+    run.save(update_fields=["chunks_total", "status", "finished_at"])
+    chunk_ids = [c.pk for c in chunks]
+    transaction.on_commit(lambda: [rescore_chunk.delay(chunk_id) for chunk_id in chunk_ids])
+    return run
+
+
+@transaction.atomic
+def rescore_chunk_process(*, chunk_id: int) -> int:
+    """Score one chunk of a run once; a repeat delivery finds it done (or being done) and does nothing."""
+    chunk = (
+        RescoreChunk.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("run__uld_version")
+        .filter(pk=chunk_id, done_at__isnull=True)
+        .first()
+    )
+    if chunk is None or chunk.run.status != RescoreRun.Status.RUNNING:
+        return 0
+    run, now = chunk.run, timezone.now()
+    if run.uld_version.status != ULDStatus.AGREED:
+        # A newer version was agreed mid-run; its own run re-scores everyone, so this one must not.
+        RescoreRun.objects.filter(pk=run.pk, status=RescoreRun.Status.RUNNING).update(
+            status=RescoreRun.Status.SUPERSEDED, finished_at=now
+        )
+        return 0
+    changed, qualified = _score(version=run.uld_version, now=run.as_of, id_bounds=(chunk.first_id, chunk.last_id))
+    RescoreChunk.objects.filter(pk=chunk.pk).update(done_at=now, changed=changed)
+    RescoreRun.objects.filter(pk=run.pk).update(
+        chunks_done=F("chunks_done") + 1,
+        leads_changed=F("leads_changed") + changed,
+        leads_qualified=F("leads_qualified") + qualified,
+    )
+    RescoreRun.objects.filter(pk=run.pk, finished_at__isnull=True, chunks_done=F("chunks_total")).update(
+        finished_at=timezone.now(), status=RescoreRun.Status.FINISHED
+    )
+    return changed
+
+
+FIT_FIELDS = ("label", "field", "operator", "value", "points")
+ENGAGEMENT_FIELDS = (
+    "label",
+    "kind",
+    "payload_key",
+    "payload_operator",
+    "payload_value",
+    "points",
+    "cap",
+    "half_life_days",
+    "expires_after_days",
+)
+
+
+@transaction.atomic
+def fit_rule_create(*, version: ULDVersion, by, **fields: Any) -> FitRule:
+    """Add a fit rule to a draft; a rule that cannot apply is refused with a message naming it."""
+    require_editor(by)
+    require_draft(ULDVersion.objects.select_for_update().get(pk=version.pk))
+    rule = FitRule(uld_version=version, **{k: fields.get(k) for k in FIT_FIELDS})
+    fit_rule_check(rule)
+    rule.save()
+    return rule
+
+
+@transaction.atomic
+def engagement_rule_create(*, version: ULDVersion, by, **fields: Any) -> EngagementRule:
+    """Add an engagement rule to a draft; a rule that cannot apply is refused with a message naming it."""
+    require_editor(by)
+    require_draft(ULDVersion.objects.select_for_update().get(pk=version.pk))
+    values = {k: fields.get(k) for k in ENGAGEMENT_FIELDS}
+    for key in ("payload_key", "payload_operator", "payload_value"):
+        values[key] = (values[key] or "").strip()
+    rule = EngagementRule(uld_version=version, **values)
+    engagement_rule_check(rule)
+    rule.save()
+    return rule
+
+
+@transaction.atomic
+def rule_delete(*, rule: FitRule | EngagementRule, by) -> None:
+    require_editor(by)
+    require_draft(ULDVersion.objects.select_for_update().get(pk=rule.uld_version_id))
+    rule.delete()
+
+
+def rule_points_set(*, rule: FitRule | EngagementRule, by, points: int) -> None:
+    """Change a draft rule's points (the most common tuning)."""
+    with transaction.atomic():
+        require_editor(by)
+        require_draft(ULDVersion.objects.select_for_update().get(pk=rule.uld_version_id))
+        rule.points = points
+        (fit_rule_check if isinstance(rule, FitRule) else engagement_rule_check)(rule)
+        rule.save(update_fields=["points"])
