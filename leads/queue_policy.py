@@ -1,7 +1,7 @@
 """The one seam through which the rep's queue reads its policy (SLA hours, touches, rejection routes).
 
-Today `active_policy()` returns defaults; at integration it reads the signed Universal Lead Definition.
-Nothing else in the queue hard-codes these values.
+`active_policy()` reads the agreed Universal Lead Definition. Nothing else in the queue hard-codes these
+values.
 """
 
 from __future__ import annotations
@@ -32,10 +32,10 @@ class RejectionReason:
 
 
 DEFAULT_REJECTION_REASONS = (
-    RejectionReason("not_ready", "Not ready to buy yet", Route.RETURN_TO_NURTURE),
-    RejectionReason("no_budget", "No budget this year", Route.RETURN_TO_NURTURE),
-    RejectionReason("not_a_fit", "Not a fit for our product", Route.DISQUALIFY),
-    RejectionReason("competitor", "Competitor or student", Route.DISQUALIFY),
+    RejectionReason("not_now", "Interested, but not buying now", Route.RETURN_TO_NURTURE),
+    RejectionReason("no_budget", "No budget", Route.RETURN_TO_NURTURE),
+    RejectionReason("bad_fit", "Not our kind of customer", Route.DISQUALIFY),
+    RejectionReason("student_or_competitor", "Student or competitor", Route.DISQUALIFY),
     RejectionReason("wrong_contact", "Wrong person at the company", Route.WRONG_CONTACT),
     RejectionReason("duplicate", "Duplicate of another lead", Route.DUPLICATE),
 )
@@ -66,6 +66,33 @@ class QueuePolicy:
         return cadence[min(max(touches, 1), len(cadence)) - 1]
 
 
+# The ULD names the nurture route "nurture"; the queue's reject action calls it "return_to_nurture".
+_ULD_ROUTES = {"nurture": Route.RETURN_TO_NURTURE}
+# The ULD lists "no response" among its rejection reasons; the queue offers it as its own action, which
+# refuses it before the minimum touches, so it is not offered as a plain reason a rep could pick instead.
+NO_RESPONSE_CODE = "no_response"
+
+
 def active_policy() -> QueuePolicy:
-    """Return the queue policy in force (defaults until the ULD supplies it)."""
-    return QueuePolicy()
+    """Return the queue policy of the agreed Universal Lead Definition (defaults before one is agreed).
+
+    The SLA hours, the follow-up cadence, the touches before "no response" and the rejection reasons come
+    from the ULD; escalation, reclaim and digest timing are operational settings it does not hold.
+    """
+    from leads.selectors_uld import uld_active
+
+    version = uld_active()
+    if version is None:
+        return QueuePolicy()
+    reasons = tuple(
+        RejectionReason(reason.code, reason.label, _ULD_ROUTES.get(reason.route, reason.route))
+        for reason in version.rejection_reasons.all()
+        if reason.code != NO_RESPONSE_CODE
+    )
+    cadence = tuple(int(days) for days in version.follow_up_cadence_days or ()) or QueuePolicy.follow_up_cadence_days
+    return QueuePolicy(
+        first_touch_business_hours=version.first_touch_business_hours,
+        follow_up_cadence_days=cadence,
+        min_touches_before_no_response=version.min_touches_before_no_response,
+        rejection_reasons=reasons or DEFAULT_REJECTION_REASONS,
+    )

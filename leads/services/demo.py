@@ -24,7 +24,7 @@ from faker import Faker
 from leadops.errors import ApplicationError
 from leads.demo_accounts import DEMO_PASSWORD, DEMO_USERS
 from leads.lifecycle import Stage
-from leads.models import Activity, Campaign, CampaignKind, Lead, Profile, SourceChannel, Team
+from leads.models import Activity, AssignmentRule, Campaign, CampaignKind, Lead, Profile, RuleField, SourceChannel, Team
 from leads.models.activity import SALES_TOUCH_KINDS, ActivityKind
 from leads.services.lifecycle import StageStep, leads_bulk_create_with_history
 
@@ -145,7 +145,18 @@ def demo_users_ensure() -> dict[str, object]:
         Profile.objects.update_or_create(
             user=users[username], defaults={"team": teams[team], "manager": reports_to, "territory": ""}
         )
+    _assignment_rules_ensure(teams)
     return users
+
+
+def _assignment_rules_ensure(teams: dict[str, Team]) -> None:
+    """Route North American leads to West and everyone else to East, so new A leads reach a rep."""
+    rules = [
+        (10, RuleField.REGION, "North America", teams["West"]),
+        (100, RuleField.ANY, "", teams["East"]),
+    ]
+    for position, field, values, team in rules:
+        AssignmentRule.objects.get_or_create(position=position, field=field, defaults={"values": values, "team": team})
 
 
 def _campaigns_create(*, now: dt.datetime, marketer) -> list[Campaign]:

@@ -51,11 +51,7 @@ from leads.models import (
 )
 from leads.models.imports import IMPORT_TRANSITIONS
 from leads.services.lifecycle import STAGING_LEAD_COLUMNS, leads_bulk_create, leads_insert_from_staging
-
-try:  # The scoring app scores leads as they arrive; until it is merged, imports leave them unscored.
-    from scoring.services import leads_score
-except ImportError:
-    leads_score = None
+from scoring.services import leads_score
 
 logger = logging.getLogger(__name__)
 
@@ -425,7 +421,8 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
                 logger.info("import %s: another run advanced the checkpoint; this one stops", job_id)
                 return ImportJob.objects.get(pk=job_id)
             rows_seen = job.rows_done
-            if touched and leads_score is not None:
+            if touched:
+                # Scored at once (and, when sales-ready, qualified and routed) after the chunk commits.
                 leads_score(lead_ids=touched)
     except FileRefused as exc:
         _move(

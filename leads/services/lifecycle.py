@@ -14,6 +14,8 @@ from leads.lifecycle import Stage, allowed_targets, is_allowed
 from leads.models import Lead, SizeBand, StageChange
 from leads.models.guard import stage_writes_allowed
 from leads.models.lead import normalise_email
+from reporting.days import local_day
+from reporting.services import rollups_mark_dirty
 
 
 def _label(stage: str) -> str:
@@ -39,6 +41,7 @@ def lead_create(
             StageChange.objects.create(
                 lead=lead, from_stage="", to_stage=stage, changed_at=at, changed_by=by, owner=lead.owner, reason=reason
             )
+            _rollups_mark(at=at, lead_id=lead.pk)
     except IntegrityError as exc:
         # A concurrent create of the same email lost the race on the unique index.
         raise ApplicationError(f"A lead with the email {fields['email']} already exists.", code="duplicate") from exc
@@ -97,6 +100,7 @@ def lead_stage_change(
         reason=reason,
         uld_version=uld_version,
     )
+    _rollups_mark(at=at, lead_id=lead.pk)
     return lead
 
 
@@ -269,3 +273,11 @@ def leads_insert_from_staging(
         },
     )
     return cursor.fetchall()
+
+
+def _rollups_mark(*, at: dt.datetime, lead_id: int) -> None:
+    """Tell the dashboard's rollups which day and lead changed, in the same transaction as the change.
+
+    Bulk paths (imports, demo data) skip this: the rollup refresh finds unmarked log rows by itself.
+    """
+    rollups_mark_dirty(day=local_day(at), lead_ids=[lead_id])

@@ -359,3 +359,28 @@ def test_stale_running_imports_are_enqueued_again(marketer, campaign, django_cap
         assert service.import_jobs_resume_stale() == [job.pk]
         assert service.import_jobs_resume_stale() == []  # its heartbeat was touched
     assert len(callbacks) == 1
+
+
+def test_imported_leads_are_scored_at_once_and_a_sales_ready_one_reaches_a_rep(
+    marketer, campaign, alice, team_east, django_capture_on_commit_callbacks
+):
+    from leads.models import AssignmentRule, RuleField, ULDVersion
+
+    AssignmentRule.objects.create(position=1, field=RuleField.ANY, team=team_east)
+    # Budget and timeframe do not come from badge scans, so this show's definition sets A lower.
+    ULDVersion.objects.filter(status="agreed").update(grade_a_min=55)
+    rows = [
+        ["Email", "First Name", "Company", "Job Title", "Employees", "Industry", "Rating"],
+        ["cio@bigco.example", "Vera", "BigCo", "VP Engineering", "5000", "software", "hot"],
+        ["intern@tiny.example", "Ian", "Tiny", "Intern", "3", "retail", "cold"],
+    ]
+    job = import_job_create(by=marketer, upload=upload(csv_bytes(rows), "show.csv"), campaign=campaign)
+    run(job, marketer, django_capture_on_commit_callbacks)
+
+    hot, cold = Lead.objects.get(email="cio@bigco.example"), Lead.objects.get(email="intern@tiny.example")
+    assert hot.scored_at is not None and cold.scored_at is not None
+    assert hot.score > cold.score, (hot.score, hot.grade, cold.score)
+    assert hot.grade == "A", (hot.score, hot.grade)
+    assert cold.stage == Stage.INQUIRY and cold.owner is None
+    # Sales-ready: qualified, routed and assigned to a rep in the same run.
+    assert (hot.stage, hot.owner) == (Stage.MQL, alice)

@@ -109,3 +109,13 @@ def test_bulk_create_logs_each_lead_entry_once():
     assert [lead.email for lead in created] == [f"b{i}@example.com" for i in range(5)]
     assert StageChange.objects.filter(lead__in=created, to_stage=Stage.INQUIRY, reason="import").count() == 5
     assert not stage_log_mismatches().exists()
+
+
+def test_each_stage_change_marks_its_day_and_lead_for_the_dashboard_rollups():
+    from reporting.days import local_day
+    from reporting.models import RollupDirtyDay, RollupDirtyLead
+
+    lead = LeadFactory()
+    moved = lead_stage_change(lead=lead, to_stage=Stage.MQL)
+    assert RollupDirtyLead.objects.filter(lead_id=lead.pk).exists()
+    assert RollupDirtyDay.objects.filter(day=local_day(moved.stage_entered_at)).exists()

@@ -56,20 +56,20 @@ def test_reject_needs_a_known_reason_and_a_comment(new_lead, alice):
     with pytest.raises(ApplicationError, match="Choose a rejection reason"):
         lead_reject(lead=new_lead, by=alice, reason_code="bogus", comment="x")
     with pytest.raises(ApplicationError, match="Add a comment"):
-        lead_reject(lead=new_lead, by=alice, reason_code="not_ready", comment="  ")
+        lead_reject(lead=new_lead, by=alice, reason_code="not_now", comment="  ")
     assert Lead.objects.get(pk=new_lead.pk).stage == Stage.MQL
 
 
 def test_reject_to_nurture_hands_the_lead_back_to_marketing(new_lead, alice):
-    lead_reject(lead=new_lead, by=alice, reason_code="not_ready", comment="Budget next year")
+    lead_reject(lead=new_lead, by=alice, reason_code="not_now", comment="Budget next year")
     lead = Lead.objects.get(pk=new_lead.pk)
     assert (lead.stage, lead.owner_id, lead.next_follow_up_at) == (Stage.NURTURE, None, None)
-    assert "Not ready to buy yet" in lead.stage_changes.last().reason
+    assert "Interested, but not buying now" in lead.stage_changes.last().reason
     assert AssignmentLog.objects.filter(lead=lead, to_owner=None).exists()
 
 
-def test_reject_as_not_a_fit_disqualifies(new_lead, alice):
-    lead_reject(lead=new_lead, by=alice, reason_code="not_a_fit", comment="Consumer, not business")
+def test_reject_as_a_bad_fit_disqualifies(new_lead, alice):
+    lead_reject(lead=new_lead, by=alice, reason_code="bad_fit", comment="Consumer, not business")
     assert Lead.objects.get(pk=new_lead.pk).stage == Stage.DISQUALIFIED
 
 

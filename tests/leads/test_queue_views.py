@@ -127,7 +127,7 @@ def test_no_response_too_early_says_how_many_touches_remain(alice_client, alice)
 
 def test_reject_without_a_comment_loses_nothing(alice_client, alice):
     lead = lead_for(alice, stage=Stage.MQL)
-    response = alice_client.post(reverse("queue:reject", args=[lead.pk]), {"reason": "not_a_fit"}, follow=True)
+    response = alice_client.post(reverse("queue:reject", args=[lead.pk]), {"reason": "bad_fit"}, follow=True)
     assert response.status_code == 200 and b"Comment" in response.content
     assert Lead.objects.get(pk=lead.pk).stage == Stage.MQL
 
@@ -136,7 +136,7 @@ def test_reject_to_nurture_leaves_the_queue(alice_client, alice):
     lead = lead_for(alice, stage=Stage.MQL)
     response = alice_client.post(
         reverse("queue:reject", args=[lead.pk]),
-        {"reason": "not_ready", "comment": "next year", "expected_stage": "mql"},
+        {"reason": "not_now", "comment": "next year", "expected_stage": "mql"},
         HTTP_HX_REQUEST="true",
     )
     assert b"left your queue" in response.content
