@@ -72,3 +72,28 @@ def rules_seed(*, version, fit_rule_model, engagement_rule_model, reason_model) 
     reason_model.objects.bulk_create(
         reason_model(version=version, code=code, label=label, route=route) for code, label, route in REJECTION_REASONS
     )
+
+
+def default_definition_seed(get_model) -> None:
+    """Install the default B2B definition as agreed v1 when no version exists at all.
+
+    `get_model` is `apps.get_model` (a migration's historical models, or the live registry), so the data
+    migration and a test that starts from a flushed database install the very same definition.
+    """
+    from django.utils import timezone
+
+    uld_model = get_model("leads", "ULDVersion")
+    if uld_model.objects.exists():
+        return
+    version = uld_model.objects.create(
+        number=1,
+        status="agreed",
+        agreed_at=timezone.now(),
+        summary="Default B2B definition installed with leadops. Propose your own and have it signed off.",
+    )
+    rules_seed(
+        version=version,
+        fit_rule_model=get_model("scoring", "FitRule"),
+        engagement_rule_model=get_model("scoring", "EngagementRule"),
+        reason_model=get_model("leads", "RejectionReason"),
+    )

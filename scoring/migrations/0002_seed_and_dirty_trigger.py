@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from django.db import migrations
-from django.utils import timezone
 
 PG_TRIGGER = """
 CREATE OR REPLACE FUNCTION scoring_mark_dirty() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -41,23 +40,9 @@ def drop_trigger(apps, schema_editor):
 
 
 def seed_default(apps, schema_editor):
-    from scoring.defaults import rules_seed
+    from scoring.defaults import default_definition_seed
 
-    ULDVersion = apps.get_model("leads", "ULDVersion")
-    if ULDVersion.objects.exists():
-        return
-    version = ULDVersion.objects.create(
-        number=1,
-        status="agreed",
-        agreed_at=timezone.now(),
-        summary="Default B2B definition installed with leadops. Propose your own and have it signed off.",
-    )
-    rules_seed(
-        version=version,
-        fit_rule_model=apps.get_model("scoring", "FitRule"),
-        engagement_rule_model=apps.get_model("scoring", "EngagementRule"),
-        reason_model=apps.get_model("leads", "RejectionReason"),
-    )
+    default_definition_seed(apps.get_model)
 
 
 def unseed(apps, schema_editor):

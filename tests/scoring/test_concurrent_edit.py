@@ -6,9 +6,11 @@ import threading
 import time
 
 import pytest
+from django.apps import apps as django_apps
 from django.db import connection, connections, transaction
 
 from leads.models import Lead
+from scoring.defaults import default_definition_seed
 from scoring.services import leads_score
 from tests.factories import LeadFactory
 
@@ -17,6 +19,8 @@ pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="needs
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_rescore_during_a_reps_edit_keeps_the_edit_and_writes_the_score():
+    # An earlier transactional test's flush may have removed the definition the migration installed.
+    default_definition_seed(django_apps.get_model)
     lead = LeadFactory(title="Analyst", company_name="Acme", authority="decision_maker", employees=500)
     edited, release, scored = threading.Event(), threading.Event(), threading.Event()
     errors: list[BaseException] = []
