@@ -229,6 +229,8 @@ class RawSource:
             )
         if owners is not None:
             changes = changes.filter(_owner_q("owner", owners))
+        if filters.uld_version_id is not None:
+            changes = changes.filter(_version_q("lead__qualified_uld_version", filters.uld_version_id))
         rows = (
             changes.annotate(day=TruncDate("changed_at"))
             .values("day", "to_stage", "lead__source_channel")
@@ -279,6 +281,8 @@ class RawSource:
             )
         if owners is not None:
             leads = leads.filter(_owner_q("owner", owners))
+        if filters.uld_version_id is not None:
+            leads = leads.filter(_version_q("qualified_uld_version", filters.uld_version_id))
         totals = leads.aggregate(
             open_inquiry=Count("pk", filter=Q(stage=Stage.INQUIRY)),
             open_mql=Count("pk", filter=Q(stage=Stage.MQL)),
@@ -359,6 +363,8 @@ class RawSource:
                 continue
             if owners is not None and fact.owner_id not in owners:
                 continue
+            if filters.uld_version_id is not None and fact.uld_version_id != filters.uld_version_id:
+                continue
             yield fact
 
 
@@ -371,6 +377,10 @@ def _owner_q(field: str, owners: frozenset[int]) -> Q:
     if 0 in owners:
         condition |= Q(**{f"{field}__isnull": True})
     return condition
+
+
+def _version_q(field: str, version_id: int) -> Q:
+    return Q(**{f"{field}__isnull": True}) if version_id == 0 else Q(**{f"{field}_id": version_id})
 
 
 def _cohort_sums(facts: list[Fact]) -> dict:
