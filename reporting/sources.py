@@ -85,6 +85,13 @@ class GradeRow:
     lost: int
 
 
+@dataclass(frozen=True, order=True)
+class VersionRow:
+    uld_version_id: int  # 0: not qualified under a version
+    won: int
+    lost: int
+
+
 class PercentileCont(Aggregate):
     """PostgreSQL's exact median (interpolating, as statistics.median does)."""
 
@@ -188,6 +195,16 @@ class RollupSource:
             .order_by()
         )
         return sorted(GradeRow(r["lead__grade"], r["won"], r["lost"]) for r in rows)
+
+    def win_rates_by_version(self, filters: ReportFilters, owners: frozenset[int] | None) -> list[VersionRow]:
+        start, end = _bounds(filters)
+        facts = LeadFunnelFact.objects.filter(dims_q(filters, owners), closed_at__gte=start, closed_at__lt=end)
+        rows = (
+            facts.values("uld_version_id")
+            .annotate(won=Count("lead_id", filter=Q(is_won=True)), lost=Count("lead_id", filter=Q(is_won=False)))
+            .order_by()
+        )
+        return sorted(VersionRow(r["uld_version_id"], r["won"], r["lost"]) for r in rows)
 
     def _median(self, queryset, field: str) -> Median:
         if connection.vendor == "postgresql":
@@ -341,14 +358,23 @@ class RawSource:
         facts = self._assigned_facts(filters, owners)
         return _median([f.first_touch_s for f in facts if f.first_touch_s is not None])
 
-    def win_rates(self, filters: ReportFilters, owners: frozenset[int] | None) -> list[GradeRow]:
+    def _closed_facts(self, filters: ReportFilters, owners: frozenset[int] | None) -> list[Fact]:
         start, end = _bounds(filters)
         ids = (
             StageChange.objects.filter(changed_at__gte=start, changed_at__lt=end, to_stage__in=[Stage.WON, Stage.LOST])
             .values_list("lead_id", flat=True)
             .distinct()
         )
-        closed = [f for f in self._facts(ids, filters, owners) if f.closed_at and start <= f.closed_at < end]
+        return [f for f in self._facts(ids, filters, owners) if f.closed_at and start <= f.closed_at < end]
+
+    def win_rates_by_version(self, filters: ReportFilters, owners: frozenset[int] | None) -> list[VersionRow]:
+        counts: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+        for fact in self._closed_facts(filters, owners):
+            counts[fact.uld_version_id][0 if fact.is_won else 1] += 1
+        return sorted(VersionRow(version, won, lost) for version, (won, lost) in counts.items())
+
+    def win_rates(self, filters: ReportFilters, owners: frozenset[int] | None) -> list[GradeRow]:
+        closed = self._closed_facts(filters, owners)
         grades = dict(Lead.objects.filter(pk__in=[f.lead_id for f in closed]).values_list("pk", "grade"))
         counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         for fact in closed:

@@ -36,6 +36,7 @@ def _answers(source, filters: ReportFilters, owners=None) -> dict:
         "alignment": source.alignment(filters, owners),
         "first_touch": source.first_touch_overall(filters, owners),
         "win_rates": source.win_rates(filters, owners),
+        "win_rates_by_version": source.win_rates_by_version(filters, owners),
         "open": source.open_pipeline(filters, owners),
     }
 
