@@ -38,6 +38,8 @@ class Fact:
     current_stage: str
     max_rank: int
     deal_amount: Decimal | None
+    # The ULD version that last qualified the lead as an MQL (0: none).
+    uld_version_id: int = 0
     mql_at: dt.datetime | None = None
     sal_at: dt.datetime | None = None
     sql_at: dt.datetime | None = None
@@ -66,7 +68,7 @@ def facts_for_leads(lead_ids: Iterable[int], *, chunk_size: int = 2000) -> Itera
 
 def _facts_chunk(ids: list[int]) -> Iterator[Fact]:
     leads = Lead.objects.filter(pk__in=ids).values_list(
-        "pk", "created_at", "source_channel", "campaign_id", "stage", "deal_amount"
+        "pk", "created_at", "source_channel", "campaign_id", "stage", "deal_amount", "qualified_uld_version_id"
     )
     log: dict[int, list[tuple[str, dt.datetime, int | None]]] = defaultdict(list)
     for lead_id, to_stage, changed_at, owner_id in (
@@ -80,8 +82,9 @@ def _facts_chunk(ids: list[int]) -> Iterator[Fact]:
         "lead_id", "occurred_at"
     ):
         touches[lead_id].append(occurred_at)
-    for lead_id, created_at, source, campaign_id, stage, amount in leads:
+    for lead_id, created_at, source, campaign_id, stage, amount, uld_version_id in leads:
         yield fact_from_log(
+            uld_version_id=uld_version_id or 0,
             lead_id=lead_id,
             created_at=created_at,
             source_channel=source,
@@ -103,6 +106,7 @@ def fact_from_log(
     deal_amount: Decimal | None,
     log: list[tuple[str, dt.datetime, int | None]],
     touches: list[dt.datetime],
+    uld_version_id: int = 0,
 ) -> Fact:
     """Return one lead's facts from its log rows (to_stage, changed_at, owner_id) in time order."""
     fact = Fact(
@@ -114,6 +118,7 @@ def fact_from_log(
         current_stage=current_stage,
         max_rank=0,
         deal_amount=deal_amount,
+        uld_version_id=uld_version_id,
     )
     first: dict[str, dt.datetime] = {}
     lost_at = None

@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils import timezone
 
-from leads.models import Campaign, Profile, SourceChannel, Team
+from leads.models import Campaign, Profile, SourceChannel, Team, ULDVersion
 from leads.roles import Role, has_role, is_admin
 
 PERIODS = [
@@ -34,6 +34,8 @@ class ReportFilters:
     campaign_id: int | None = None
     team_id: int | None = None
     owner_id: int | None = None
+    # 0: leads never qualified under a ULD version.
+    uld_version_id: int | None = None
 
     @property
     def days(self) -> int:
@@ -75,6 +77,7 @@ class ReportFilterForm(forms.Form):
     campaign = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
     team = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
     rep = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
+    uld = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label="ULD version")
 
     def __init__(self, *args, scope: ReportScope, **kwargs):
         super().__init__(*args, **kwargs)
@@ -84,6 +87,12 @@ class ReportFilterForm(forms.Form):
         reps = get_user_model().objects.filter(groups__name__in=[Role.SALES_REP, Role.SALES_MANAGER]).distinct()
         if scope.owner_ids is not None:
             reps = reps.filter(pk__in=scope.owner_ids)
+        versions = ULDVersion.objects.order_by("-number")
+        self.fields["uld"].choices = [
+            ("", "All versions"),
+            (0, "Not qualified under a version"),
+            *((v.pk, f"Version {v.number}") for v in versions),
+        ]
         self.fields["rep"].choices = [
             ("", "All reps"),
             (0, "Unassigned"),
@@ -119,6 +128,7 @@ class ReportFilterForm(forms.Form):
             campaign_id=data.get("campaign"),
             team_id=data.get("team"),
             owner_id=data.get("rep"),
+            uld_version_id=data.get("uld"),
         )
 
 
@@ -154,7 +164,7 @@ def owner_ids_for(filters: ReportFilters, scope: ReportScope) -> frozenset[int] 
 
 
 def dims_q(filters: ReportFilters, owners: frozenset[int] | None, *, prefix: str = "") -> Q:
-    """Return the filter on source, campaign and owner for rows holding those dimensions as columns."""
+    """Return the filter on source, campaign, owner and ULD version for rows holding those dimensions as columns."""
     condition = Q()
     if filters.source_channel:
         condition &= Q(**{f"{prefix}source_channel": filters.source_channel})
@@ -162,4 +172,6 @@ def dims_q(filters: ReportFilters, owners: frozenset[int] | None, *, prefix: str
         condition &= Q(**{f"{prefix}campaign_id": filters.campaign_id})
     if owners is not None:
         condition &= Q(**{f"{prefix}owner_id__in": sorted(owners)})
+    if filters.uld_version_id is not None:
+        condition &= Q(**{f"{prefix}uld_version_id": filters.uld_version_id})
     return condition

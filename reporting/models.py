@@ -15,7 +15,7 @@ from django.utils import timezone
 from leads.lifecycle import Stage
 
 # The filterable dimensions every rollup row carries.
-DIMENSIONS = ["source_channel", "campaign_id", "owner_id"]
+DIMENSIONS = ["source_channel", "campaign_id", "owner_id", "uld_version_id"]
 
 
 class LeadFunnelFact(models.Model):
@@ -35,6 +35,8 @@ class LeadFunnelFact(models.Model):
     campaign_id = models.IntegerField(default=0)
     # The owner after the lead's latest logged change (0: unassigned).
     owner_id = models.IntegerField(default=0)
+    # The ULD version that qualified the lead as an MQL (0: never qualified under a version).
+    uld_version_id = models.IntegerField(default=0)
     current_stage = models.CharField(max_length=20, choices=Stage.choices)
     # Highest funnel stage ever entered: 0 inquiry ... 5 won. A lead that skips a stage has passed it.
     max_rank = models.PositiveSmallIntegerField(default=0)
@@ -87,7 +89,7 @@ class LeadFunnelFact(models.Model):
 
 
 class FunnelDailyFlow(models.Model):
-    """Entries into each stage per day (from the stage log), by source, campaign and owner after the change.
+    """Entries into each stage per day (from the stage log), by source, campaign, owner after the change, ULD version.
 
     Holds no amounts: a deal amount changes after the entry (on the win), which would make every past
     day of the lead stale. Pipeline and revenue are summed from the per-lead facts instead.
@@ -98,20 +100,19 @@ class FunnelDailyFlow(models.Model):
     source_channel = models.CharField(max_length=20)
     campaign_id = models.IntegerField(default=0)
     owner_id = models.IntegerField(default=0)
+    uld_version_id = models.IntegerField(default=0)
     entries = models.PositiveIntegerField()
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["day", "stage", "source_channel", "campaign_id", "owner_id"], name="flow_one_row_per_key"
-            ),
+            models.UniqueConstraint(fields=["day", "stage", *DIMENSIONS], name="flow_one_row_per_key"),
             models.CheckConstraint(condition=models.Q(entries__gt=0), name="flow_entries_positive"),
         ]
         # Covering (PostgreSQL INCLUDE): a period's rows are read from the index alone.
         indexes = [
             models.Index(
                 fields=["day"],
-                include=["stage", "source_channel", "campaign_id", "owner_id", "entries"],
+                include=["stage", *DIMENSIONS, "entries"],
                 name="flow_day_cover",
             )
         ]
@@ -127,6 +128,7 @@ class FunnelDailyCohort(models.Model):
     source_channel = models.CharField(max_length=20)
     campaign_id = models.IntegerField(default=0)
     owner_id = models.IntegerField(default=0)
+    uld_version_id = models.IntegerField(default=0)
     leads = models.PositiveIntegerField()
     reached_mql = models.PositiveIntegerField(default=0)
     reached_sal = models.PositiveIntegerField(default=0)
@@ -145,9 +147,7 @@ class FunnelDailyCohort(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["day", "source_channel", "campaign_id", "owner_id"], name="cohort_one_row_per_key"
-            ),
+            models.UniqueConstraint(fields=["day", *DIMENSIONS], name="cohort_one_row_per_key"),
             models.CheckConstraint(condition=models.Q(leads__gt=0), name="cohort_leads_positive"),
             models.CheckConstraint(
                 condition=models.Q(reached_mql__lte=models.F("leads"))

@@ -15,9 +15,17 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.contrib.auth import get_user_model
 
 from leads.lifecycle import FUNNEL, Stage
-from leads.models import Campaign, SourceChannel
+from leads.models import Campaign, SourceChannel, ULDVersion
 from reporting.facts import VELOCITY_PAIRS
 from reporting.filters import ReportFilters, ReportScope, owner_ids_for
+from reporting.queue_reports import (
+    RejectionTable,
+    SlaLine,
+    TouchBucket,
+    no_response_touches,
+    rejection_reasons,
+    sla_compliance,
+)
 from reporting.sources import COHORT_FIELDS, Median, RawSource, RollupSource
 
 ROLLUPS = RollupSource()
@@ -258,16 +266,26 @@ class AlignmentReport:
     total: AlignmentLine
     by_owner: list[AlignmentLine]
     by_grade: list[GradeWinRate]
+    by_version: list[GradeWinRate]
+    sla_total: SlaLine
+    sla_by_rep: list[SlaLine]
+    sla_by_team: list[SlaLine]
+    no_response: list[TouchBucket]
+    rejections: RejectionTable
 
 
 def _hours(median: Median) -> float | None:
     return None if median.seconds is None else round(median.seconds / 3600, 2)
 
 
-def alignment_report(*, filters: ReportFilters, scope: ReportScope, source=ROLLUPS) -> AlignmentReport:
-    """Return whether assigned leads are worked: never-contacted share, time to first touch, win rate by grade.
+def alignment_report(
+    *, filters: ReportFilters, scope: ReportScope, source=ROLLUPS, now: dt.datetime | None = None
+) -> AlignmentReport:
+    """Return whether assigned leads are worked and how sales judges them.
 
-    A lead counts in the period it was first assigned (its owner first set in the stage log).
+    Never-contacted share and time to first touch count a lead in the period it was first assigned (its
+    owner first set in the stage log); SLA compliance, touches before "no response", rejection reasons
+    and win rates by grade and by the ULD version that qualified the lead.
     """
     owners = owner_ids_for(filters, scope)
     rows = source.alignment(filters, owners)
@@ -295,7 +313,29 @@ def alignment_report(*, filters: ReportFilters, scope: ReportScope, source=ROLLU
         GradeWinRate(grade_labels.get(g.grade, g.grade), g.won, g.lost, g.won / (g.won + g.lost))
         for g in source.win_rates(filters, owners)
     ]
-    return AlignmentReport(filters, total, by_owner, by_grade)
+    versions = dict(ULDVersion.objects.values_list("pk", "number"))
+    by_version = [
+        GradeWinRate(
+            f"Version {versions[v.uld_version_id]}" if v.uld_version_id in versions else "No version",
+            v.won,
+            v.lost,
+            v.won / (v.won + v.lost),
+        )
+        for v in source.win_rates_by_version(filters, owners)
+    ]
+    sla_total, sla_by_rep, sla_by_team = sla_compliance(filters=filters, owners=owners, now=now)
+    return AlignmentReport(
+        filters,
+        total,
+        by_owner,
+        by_grade,
+        by_version,
+        sla_total,
+        sla_by_rep,
+        sla_by_team,
+        no_response_touches(filters=filters, owners=owners),
+        rejection_reasons(filters=filters, owners=owners),
+    )
 
 
 # Revenue gap -------------------------------------------------------------------------------------------

@@ -85,6 +85,13 @@ class GradeRow:
     lost: int
 
 
+@dataclass(frozen=True, order=True)
+class VersionRow:
+    uld_version_id: int  # 0: not qualified under a version
+    won: int
+    lost: int
+
+
 class PercentileCont(Aggregate):
     """PostgreSQL's exact median (interpolating, as statistics.median does)."""
 
@@ -189,6 +196,16 @@ class RollupSource:
         )
         return sorted(GradeRow(r["lead__grade"], r["won"], r["lost"]) for r in rows)
 
+    def win_rates_by_version(self, filters: ReportFilters, owners: frozenset[int] | None) -> list[VersionRow]:
+        start, end = _bounds(filters)
+        facts = LeadFunnelFact.objects.filter(dims_q(filters, owners), closed_at__gte=start, closed_at__lt=end)
+        rows = (
+            facts.values("uld_version_id")
+            .annotate(won=Count("lead_id", filter=Q(is_won=True)), lost=Count("lead_id", filter=Q(is_won=False)))
+            .order_by()
+        )
+        return sorted(VersionRow(r["uld_version_id"], r["won"], r["lost"]) for r in rows)
+
     def _median(self, queryset, field: str) -> Median:
         if connection.vendor == "postgresql":
             result = queryset.aggregate(m=PercentileCont(field), n=Count("lead_id"))
@@ -229,6 +246,8 @@ class RawSource:
             )
         if owners is not None:
             changes = changes.filter(_owner_q("owner", owners))
+        if filters.uld_version_id is not None:
+            changes = changes.filter(_version_q("lead__qualified_uld_version", filters.uld_version_id))
         rows = (
             changes.annotate(day=TruncDate("changed_at"))
             .values("day", "to_stage", "lead__source_channel")
@@ -279,6 +298,8 @@ class RawSource:
             )
         if owners is not None:
             leads = leads.filter(_owner_q("owner", owners))
+        if filters.uld_version_id is not None:
+            leads = leads.filter(_version_q("qualified_uld_version", filters.uld_version_id))
         totals = leads.aggregate(
             open_inquiry=Count("pk", filter=Q(stage=Stage.INQUIRY)),
             open_mql=Count("pk", filter=Q(stage=Stage.MQL)),
@@ -337,14 +358,23 @@ class RawSource:
         facts = self._assigned_facts(filters, owners)
         return _median([f.first_touch_s for f in facts if f.first_touch_s is not None])
 
-    def win_rates(self, filters: ReportFilters, owners: frozenset[int] | None) -> list[GradeRow]:
+    def _closed_facts(self, filters: ReportFilters, owners: frozenset[int] | None) -> list[Fact]:
         start, end = _bounds(filters)
         ids = (
             StageChange.objects.filter(changed_at__gte=start, changed_at__lt=end, to_stage__in=[Stage.WON, Stage.LOST])
             .values_list("lead_id", flat=True)
             .distinct()
         )
-        closed = [f for f in self._facts(ids, filters, owners) if f.closed_at and start <= f.closed_at < end]
+        return [f for f in self._facts(ids, filters, owners) if f.closed_at and start <= f.closed_at < end]
+
+    def win_rates_by_version(self, filters: ReportFilters, owners: frozenset[int] | None) -> list[VersionRow]:
+        counts: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+        for fact in self._closed_facts(filters, owners):
+            counts[fact.uld_version_id][0 if fact.is_won else 1] += 1
+        return sorted(VersionRow(version, won, lost) for version, (won, lost) in counts.items())
+
+    def win_rates(self, filters: ReportFilters, owners: frozenset[int] | None) -> list[GradeRow]:
+        closed = self._closed_facts(filters, owners)
         grades = dict(Lead.objects.filter(pk__in=[f.lead_id for f in closed]).values_list("pk", "grade"))
         counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         for fact in closed:
@@ -359,6 +389,8 @@ class RawSource:
                 continue
             if owners is not None and fact.owner_id not in owners:
                 continue
+            if filters.uld_version_id is not None and fact.uld_version_id != filters.uld_version_id:
+                continue
             yield fact
 
 
@@ -371,6 +403,10 @@ def _owner_q(field: str, owners: frozenset[int]) -> Q:
     if 0 in owners:
         condition |= Q(**{f"{field}__isnull": True})
     return condition
+
+
+def _version_q(field: str, version_id: int) -> Q:
+    return Q(**{f"{field}__isnull": True}) if version_id == 0 else Q(**{f"{field}_id": version_id})
 
 
 def _cohort_sums(facts: list[Fact]) -> dict:

@@ -199,6 +199,76 @@ def alignment_tables(report: AlignmentReport) -> list[Table]:
             [[g.grade, g.won, g.lost, pct(g.win_rate)] for g in report.by_grade],
             chart={"type": "bar", "series": [3]},
         ),
+        Table(
+            "win_rate_uld",
+            "Win rate by the lead-definition version that qualified the lead (leads won or lost in the period)",
+            ["ULD version", "Won", "Lost", "Win rate %"],
+            [[g.grade, g.won, g.lost, pct(g.win_rate)] for g in report.by_version],
+            chart={"type": "bar", "series": [3]},
+        ),
+        *sla_tables(report),
+        Table(
+            "no_response_touches",
+            'Sales touches made before a lead was returned as "no response" (moves in the period)',
+            ["Touches", "Leads", "Share %"],
+            [[b.label, b.leads, pct(b.share)] for b in report.no_response],
+            chart={"type": "bar", "series": [1]},
+            note="Counted from the lead's calls, emails, meetings and social touches up to the move.",
+        ),
+        *rejection_tables(report),
+    ]
+
+
+SLA_NOTE = (
+    "Leads whose current owner got them in the period. Met: first touch by its due time. Breached: touched "
+    "late, or still untouched past due. Pending (untouched, not due yet) is not in the share."
+)
+
+
+def sla_tables(report: AlignmentReport) -> list[Table]:
+    columns = ["Met", "Breached", "Pending", "Compliance %"]
+
+    def line(a) -> list:
+        return [a.label, a.met, a.breached, a.pending, pct(a.compliance)]
+
+    return [
+        Table(
+            "sla_rep",
+            "First-touch SLA compliance by rep",
+            ["Rep", *columns],
+            [line(report.sla_total), *(line(a) for a in report.sla_by_rep)],
+            chart={"type": "bar", "series": [4]},
+            note=SLA_NOTE,
+        ),
+        Table(
+            "sla_team",
+            "First-touch SLA compliance by team",
+            ["Team", *columns],
+            [line(report.sla_total), *(line(a) for a in report.sla_by_team)],
+            note=SLA_NOTE,
+        ),
+    ]
+
+
+def rejection_tables(report: AlignmentReport) -> list[Table]:
+    rejections = report.rejections
+    columns = [*rejections.reasons, "Total"]
+    note = "From the reason a rep chose when rejecting the lead in the period."
+    return [
+        Table(
+            "rejections_campaign",
+            "Why sales rejected leads, by campaign",
+            ["Campaign", *columns],
+            [[name, *counts, sum(counts)] for name, counts in rejections.by_campaign],
+            note=note,
+        ),
+        Table(
+            "rejections_source",
+            "Why sales rejected leads, by source",
+            ["Source", *columns],
+            [[name, *counts, sum(counts)] for name, counts in rejections.by_source],
+            note=note,
+        ),
     ]
 
 

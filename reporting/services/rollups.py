@@ -39,6 +39,7 @@ FACT_FIELDS = [
     "source_channel",
     "campaign_id",
     "owner_id",
+    "uld_version_id",
     "current_stage",
     "max_rank",
     "deal_amount",
@@ -233,7 +234,7 @@ def _cohort_days_recompute(days: Iterable[dt.date]) -> int:
         rows = (
             LeadFunnelFact.objects.filter(created_at__gte=day_bounds(first)[0], created_at__lt=day_bounds(last)[1])
             .annotate(day=TruncDate("created_at", tzinfo=tz))
-            .values("day", "source_channel", "campaign_id", "owner_id")
+            .values("day", "source_channel", "campaign_id", "owner_id", "uld_version_id")
             .annotate(**cohort_aggregates())
             .order_by()
         )
@@ -245,7 +246,14 @@ def _cohort_days_recompute(days: Iterable[dt.date]) -> int:
 def _flow_rows(changes, extra: tuple[str, ...]):
     """Yield flow rows grouped from stage-log rows annotated with their `day`."""
     grouped = (
-        changes.values(*extra, "to_stage", "lead__source_channel", "lead__campaign_id", "owner_id")
+        changes.values(
+            *extra,
+            "to_stage",
+            "lead__source_channel",
+            "lead__campaign_id",
+            "owner_id",
+            "lead__qualified_uld_version_id",
+        )
         .annotate(entries=Count("id"))
         .order_by()
     )
@@ -256,6 +264,7 @@ def _flow_rows(changes, extra: tuple[str, ...]):
             source_channel=row["lead__source_channel"],
             campaign_id=row["lead__campaign_id"] or 0,
             owner_id=row["owner_id"] or 0,
+            uld_version_id=row["lead__qualified_uld_version_id"] or 0,
             entries=row["entries"],
         )
 
@@ -265,6 +274,7 @@ def _recompute(work: _Work) -> RefreshResult:
     ids = sorted(work.leads)
     # Where the leads were before: a lead deleted or re-dated must leave its old cohort day.
     old = LeadFunnelFact.objects.filter(lead_id__in=ids)
+    old_versions: dict[int, int] = {}
     for fact in old.values("lead_id", "created_at", "mql_at", "sal_at", "sql_at", "opportunity_at", "closed_at"):
         work.cohort_days.add(local_day(fact["created_at"]))
         if fact["lead_id"] in work.all_day_leads:
@@ -274,10 +284,15 @@ def _recompute(work: _Work) -> RefreshResult:
             "changed_at", flat=True
         )
         work.flow_days.update(local_day(at) for at in changed)
+    old_versions.update(old.values_list("lead_id", "uld_version_id"))
     old.delete()
     rows = []
     for fact in facts_for_leads(ids):
         work.cohort_days.add(local_day(fact.created_at))
+        # Flow rows carry the lead's current ULD version: when qualifying sets it, every earlier day's
+        # entries of this lead move to the new version too.
+        if old_versions.get(fact.lead_id, 0) != fact.uld_version_id:
+            work.flow_days.update(local_day(at) for _, at in fact.entries)
         rows.append(_fact_row(fact))
     LeadFunnelFact.objects.bulk_create(rows, batch_size=2000)
     flow_days = _flow_days_recompute(work.flow_days)

@@ -23,7 +23,7 @@ from decimal import Decimal
 import pytest
 
 from leads.lifecycle import Stage
-from leads.models import Lead
+from leads.models import Lead, ULDVersion
 from leads.services.activities import activity_record
 from leads.services.lifecycle import lead_create, lead_stage_change
 from tests.factories import CampaignFactory
@@ -96,3 +96,56 @@ def march(alice, bob, charlie):
     for lead, grade in ((l1, "A"), (l3, "A"), (l4, "C"), (l5, "B")):
         Lead.objects.filter(pk=lead.pk).update(grade=grade)
     return {"webinar": webinar, "expo": expo, "leads": [l1, l2, l3, l4, l5, l6, l7]}
+
+
+@pytest.fixture
+def queue_march(march, alice, bob, charlie):
+    """March with the rep queue and ULD on top (every number hand-computed in test_queue_reports.py).
+
+    - ULD versions 11 and 12: L1 and L3 qualified under version 11, L5 under version 12.
+    - First-touch SLA (now = 31 March 12:00): L5 alice due 3rd 04:00, touched 04:00 (met, on the dot);
+      L3 alice due 6th 10:00, touched 06:00 (met); L1 alice due 4th 13:00, touched 15:00 (breached);
+      L2 bob due 17th 14:00, untouched (breached); L4 bob due 31st 20:00, untouched (pending);
+      L6 charlie due 20th 04:00, touched 02:00 (met).
+    - No response: L2 (bob) back to nurture 26th with 2 calls before (one more after);
+      L4 (bob) on the 27th with 8 (charlie's and bob's 2 calls plus 6 more by bob).
+    - Rejection notes: L1 bad fit (alice, 21st), L3 no budget (alice, 26th), L2 no budget (bob, 26th);
+      ignored: a note without a route on L1, and L7's rejection on 2 April.
+    """
+    l1, l2, l3, l4, l5, l6, l7 = march["leads"]
+    v1 = ULDVersion.objects.create(number=11)
+    v2 = ULDVersion.objects.create(number=12)
+    Lead.objects.filter(pk__in=[l1.pk, l3.pk]).update(qualified_uld_version=v1)
+    Lead.objects.filter(pk=l5.pk).update(qualified_uld_version=v2)
+    Lead.objects.filter(pk=l6.pk).update(owner=charlie)
+    sla = {
+        l5: (at(3, 3), at(3, 3, 4), at(3, 3, 4)),
+        l3: (at(3, 5, 18), at(3, 6, 10), at(3, 6, 6)),
+        l1: (at(3, 4, 9), at(3, 4, 13), at(3, 4, 15)),
+        l2: (at(3, 17, 10), at(3, 17, 14), None),
+        l4: (at(3, 31, 8), at(3, 31, 20), None),
+        l6: (at(3, 20), at(3, 20, 4), at(3, 20, 2)),
+    }
+    for lead, (assigned, due, touched) in sla.items():
+        Lead.objects.filter(pk=lead.pk).update(assigned_at=assigned, first_touch_due_at=due, first_touch_at=touched)
+    for day in (18, 19, 27):
+        activity_record(lead=l2, kind="call", by=bob, occurred_at=at(3, day, 9))
+    lead_stage_change(
+        lead=Lead.objects.get(pk=l2.pk), to_stage=Stage.NURTURE, at=at(3, 26, 12), reason="No response after 2 touches"
+    )
+    for day in range(13, 19):
+        activity_record(lead=l4, kind="call", by=bob, occurred_at=at(3, day, 9))
+    lead_stage_change(
+        lead=Lead.objects.get(pk=l4.pk), to_stage=Stage.NURTURE, at=at(3, 27, 12), reason="No response after 8 touches"
+    )
+    notes = [
+        (l1, alice, "bad_fit", "disqualify", at(3, 21)),
+        (l3, alice, "no_budget", "return_to_nurture", at(3, 26)),
+        (l2, bob, "no_budget", "return_to_nurture", at(3, 26)),
+        (l7, alice, "bad_fit", "disqualify", at(4, 2)),
+    ]
+    for lead, by, reason, route, when in notes:
+        payload = {"reason": reason, "route": route, "comment": "From the call."}
+        activity_record(lead=lead, kind="note", by=by, occurred_at=when, payload=payload)
+    activity_record(lead=l1, kind="note", by=alice, occurred_at=at(3, 22), payload={"text": "Sent the brochure."})
+    return {**march, "versions": [v1, v2]}

@@ -73,6 +73,8 @@ def test_executive_reads_the_funnel_alignment_and_revenue_gap_and_exports_csv(li
     page.wait_for_url("**/reports/alignment/?**source=inbound**")
     all_row = page.get_by_test_id("table-alignment").locator("tbody tr").first
     assert all_row.locator("th").inner_text() == "All"
+    assert page.get_by_test_id("table-sla_rep").locator("thead th").last.inner_text() == "Compliance %"
+    assert page.locator("select[name=uld]").is_enabled()
 
     page.get_by_role("link", name="Revenue gap").click()
     page.wait_for_url("**/reports/revenue-gap/**")

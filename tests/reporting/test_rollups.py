@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from leadops.celery import app as celery_app
-from leads.lifecycle import allowed_targets
-from leads.models import Lead
+from leads.lifecycle import Stage, allowed_targets
+from leads.models import Lead, ULDVersion
 from leads.services.activities import activity_record
 from leads.services.lifecycle import lead_create, lead_stage_change
 from reporting.filters import ReportFilters, ReportScope
@@ -36,6 +36,7 @@ def _answers(source, filters: ReportFilters, owners=None) -> dict:
         "alignment": source.alignment(filters, owners),
         "first_touch": source.first_touch_overall(filters, owners),
         "win_rates": source.win_rates(filters, owners),
+        "win_rates_by_version": source.win_rates_by_version(filters, owners),
         "open": source.open_pipeline(filters, owners),
     }
 
@@ -133,6 +134,8 @@ lead_history = st.fixed_dictionaries(
         "moves": st.lists(move, max_size=7),
         "touches": st.lists(touch, max_size=3),
         "refresh_after": st.booleans(),
+        # Which ULD version qualifies the lead when it becomes an MQL (None: none recorded).
+        "version": st.sampled_from([None, 0, 1]),
     }
 )
 
@@ -143,6 +146,7 @@ def test_rollups_equal_the_raw_log_for_any_history(alice, bob, charlie, historie
     people = [alice, bob, charlie]
     with transaction.atomic():
         campaigns = [CampaignFactory(cost=Decimal("100")), CampaignFactory(cost=Decimal("0"))]
+        versions = [ULDVersion.objects.create(number=901), ULDVersion.objects.create(number=902)]
         for n, history in enumerate(histories):
             at = START + dt.timedelta(hours=history["created"])
             owner = None if history["owner"] is None else people[history["owner"]]
@@ -160,7 +164,10 @@ def test_rollups_equal_the_raw_log_for_any_history(alice, bob, charlie, historie
                     changes["owner"] = people[new_owner]
                 if amount is not None:
                     changes["deal_amount"] = Decimal(amount)
-                lead = lead_stage_change(lead=lead, to_stage=targets[pick % len(targets)], at=at, changes=changes)
+                to_stage = targets[pick % len(targets)]
+                if to_stage == Stage.MQL and history["version"] is not None:
+                    changes["qualified_uld_version"] = versions[history["version"]]
+                lead = lead_stage_change(lead=lead, to_stage=to_stage, at=at, changes=changes)
             for hours, kind in history["touches"]:
                 activity_record(lead=lead, kind=kind, occurred_at=START + dt.timedelta(hours=hours))
             if history["refresh_after"]:
@@ -170,6 +177,8 @@ def test_rollups_equal_the_raw_log_for_any_history(alice, bob, charlie, historie
             ReportFilters(start=dt.date(2026, 3, 1), end=dt.date(2026, 5, 31)),
             ReportFilters(start=dt.date(2026, 3, 10), end=dt.date(2026, 3, 20), source_channel="inbound"),
             ReportFilters(start=dt.date(2026, 3, 1), end=dt.date(2026, 4, 15), campaign_id=campaigns[0].pk),
+            ReportFilters(start=dt.date(2026, 3, 1), end=dt.date(2026, 5, 31), uld_version_id=versions[0].pk),
+            ReportFilters(start=dt.date(2026, 3, 1), end=dt.date(2026, 5, 31), uld_version_id=0),
         ):
             _assert_same(filters)
             _assert_same(filters, frozenset({alice.pk, 0}))
@@ -188,3 +197,25 @@ def test_a_log_row_committed_late_below_the_watermark_is_still_found(march):
     rollups_refresh()
     _assert_same(MARCH)
     assert RollupState.objects.get().stage_change_gaps == [top + 2]
+
+
+def test_qualifying_under_a_version_moves_the_leads_earlier_days_to_that_version(march):
+    rollups_refresh()
+    version = ULDVersion.objects.create(number=7)
+    l6 = march["leads"][5]
+    lead_stage_change(
+        lead=l6,
+        to_stage=Stage.MQL,
+        at=dt.datetime(2026, 3, 22, tzinfo=dt.UTC),
+        changes={"qualified_uld_version": version},
+    )
+    rollups_refresh()
+    by_version = ReportFilters(start=dt.date(2026, 3, 1), end=dt.date(2026, 3, 31), uld_version_id=version.pk)
+    flow = ROLLUPS.flow(by_version, None)
+    # The inquiry on the 20th (refreshed before it qualified) and the MQL entry on the 22nd.
+    assert [(r.day.day, r.stage, r.entries) for r in flow] == [(20, "inquiry", 1), (22, "mql", 1)]
+    _assert_same(by_version)
+    _assert_same(ReportFilters(start=dt.date(2026, 3, 1), end=dt.date(2026, 3, 31), uld_version_id=0))
+    before = _rows()
+    rollups_rebuild()
+    assert _rows() == before

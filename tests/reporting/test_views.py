@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from reporting.models import ReviewSnapshot
-from reporting.services import rollups_refresh
+from reporting.services import rollups_rebuild, rollups_refresh
 from reporting.tables import Table, csv_safe, table_csv
 
 pytestmark = pytest.mark.django_db
@@ -155,3 +155,42 @@ def test_rep_cannot_open_the_monthly_review(client, alice):
 
 def test_review_with_a_bad_month_redirects(client, executive):
     assert _get(client, executive, "reporting:review", "month=2026-13").status_code == 302
+
+
+def test_alignment_page_shows_the_queue_tables_and_exports_them_formula_safe(client, executive, queue_march):
+    expo = queue_march["expo"]
+    expo.name = "=HYPERLINK(1)"
+    expo.save()
+    rollups_rebuild()
+    response = _get(client, executive, "reporting:alignment", MARCH)
+    assert response.status_code == 200
+    ids = [t.id for t in response.context["tables"]]
+    for table_id in ("sla_rep", "sla_team", "no_response_touches", "rejections_campaign", "win_rate_uld"):
+        assert table_id in ids
+        assert f'data-testid="table-{table_id}"' in response.content.decode()
+    assert '<th scope="col">Compliance %</th>' in response.content.decode()
+    export = _get(client, executive, "reporting:alignment", f"{MARCH}&export=rejections_campaign")
+    assert export["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(export.content.decode())))
+    assert rows[0] == ["Campaign", "No budget", "Not our kind of customer", "Total"]
+    assert rows[1] == ["'=HYPERLINK(1)", "1", "0", "1"]
+    by_version = _get(client, executive, "reporting:alignment", f"{MARCH}&uld={queue_march['versions'][1].pk}")
+    win_rate = next(t for t in by_version.context["tables"] if t.id == "win_rate_uld")
+    assert win_rate.rows == [["Version 12", 1, 0, 100.0]]
+
+
+def test_rep_sees_only_their_own_sla_line(client, alice, queue_march):
+    rollups_rebuild()
+    response = _get(client, alice, "reporting:alignment", MARCH)
+    sla = next(t for t in response.context["tables"] if t.id == "sla_rep")
+    assert [row[0] for row in sla.rows] == ["All", alice.get_full_name() or alice.username]
+
+
+def test_monthly_review_includes_the_queue_tables(client, executive, queue_march):
+    rollups_rebuild()
+    client.force_login(executive)
+    client.post(reverse("reporting:review_save"), {"month": "2026-03"})
+    saved = {t["id"]: t for t in ReviewSnapshot.objects.get().data["tables"]}
+    assert saved["rejections_source"]["rows"] == [["Event", 1, 0, 1], ["Inbound", 1, 1, 2]]
+    assert saved["win_rate_uld"]["rows"][0] == ["Version 11", 1, 1, 50.0]
+    assert {"sla_rep", "sla_team", "no_response_touches"} <= set(saved)
