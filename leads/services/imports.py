@@ -59,20 +59,9 @@ ALLOWED_EXTENSIONS = (".csv", ".tsv", ".txt", ".xlsx")
 CHUNK_ROWS = 5000
 PREVIEW_ROWS = 20
 MAX_ATTEMPTS = 5
-# Fields an import may write on an existing lead (fill or overwrite). Never stage, owner or score.
-UPDATABLE_FIELDS = (
-    "first_name",
-    "last_name",
-    "phone",
-    "title",
-    "company_name",
-    "website",
-    "industry",
-    "employees",
-    "size_band",
-    "country",
-    "region",
-)
+# Fields an import may write on an existing lead (fill or overwrite): what it writes on a new lead, less
+# the identity it matched on and the extra data. Never stage, owner or score.
+UPDATABLE_FIELDS = tuple(column for column in STAGING_LEAD_COLUMNS if column not in {"email", "extra"})
 
 
 def import_dir() -> Path:
