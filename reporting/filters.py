@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from leads.models import Campaign, Profile, SourceChannel, Team, ULDVersion
 from leads.roles import Role, has_role, is_admin
+from reporting.days import day_bounds
 
 PERIODS = [
     ("this_month", "This month"),
@@ -174,4 +175,39 @@ def dims_q(filters: ReportFilters, owners: frozenset[int] | None, *, prefix: str
         condition &= Q(**{f"{prefix}owner_id__in": sorted(owners)})
     if filters.uld_version_id is not None:
         condition &= Q(**{f"{prefix}uld_version_id": filters.uld_version_id})
+    return condition
+
+
+def filter_window(filters: ReportFilters) -> tuple[dt.datetime, dt.datetime]:
+    """Return [start, end) of the filters' period as aware datetimes in the reporting time zone."""
+    return day_bounds(filters.start)[0], day_bounds(filters.end)[1]
+
+
+def people_q(field: str, owners: frozenset[int] | None) -> Q:
+    """Return the filter restricting `field` (a user relation) to `owners`; 0 in `owners` means nobody."""
+    if owners is None:
+        return Q()
+    condition = Q(**{f"{field}_id__in": sorted(o for o in owners if o)})
+    if 0 in owners:
+        condition |= Q(**{f"{field}__isnull": True})
+    return condition
+
+
+def lead_dims_q(filters: ReportFilters, *, prefix: str = "") -> Q:
+    """Return the source, campaign and ULD-version filters on a lead (or a relation to one via `prefix`)."""
+    condition = Q()
+    if filters.source_channel:
+        condition &= Q(**{f"{prefix}source_channel": filters.source_channel})
+    if filters.campaign_id is not None:
+        condition &= (
+            Q(**{f"{prefix}campaign__isnull": True})
+            if filters.campaign_id == 0
+            else Q(**{f"{prefix}campaign_id": filters.campaign_id})
+        )
+    if filters.uld_version_id is not None:
+        condition &= (
+            Q(**{f"{prefix}qualified_uld_version__isnull": True})
+            if filters.uld_version_id == 0
+            else Q(**{f"{prefix}qualified_uld_version_id": filters.uld_version_id})
+        )
     return condition

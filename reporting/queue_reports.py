@@ -12,52 +12,17 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.db.models import Q
 from django.utils import timezone
 
 from leads.lifecycle import Stage
 from leads.models import Activity, ActivityKind, Campaign, Lead, Profile, SourceChannel, StageChange
 from leads.models.activity import SALES_TOUCH_KINDS
 from leads.queue_policy import DEFAULT_REJECTION_REASONS, active_policy
-from reporting.days import day_bounds
-from reporting.filters import ReportFilters
+from reporting.filters import ReportFilters, filter_window, lead_dims_q, people_q
 
 NO_RESPONSE_PREFIX = "No response after"
 # Buckets of sales touches made before a lead was returned as "no response": (label, lowest, highest).
 TOUCH_BUCKETS = (("0–4", 0, 4), ("5–7", 5, 7), ("8–10", 8, 10), ("11–15", 11, 15), ("16 or more", 16, None))
-
-
-def _bounds(filters: ReportFilters) -> tuple[dt.datetime, dt.datetime]:
-    return day_bounds(filters.start)[0], day_bounds(filters.end)[1]
-
-
-def _people_q(field: str, owners: frozenset[int] | None) -> Q:
-    if owners is None:
-        return Q()
-    condition = Q(**{f"{field}_id__in": sorted(o for o in owners if o)})
-    if 0 in owners:
-        condition |= Q(**{f"{field}__isnull": True})
-    return condition
-
-
-def lead_dims_q(filters: ReportFilters, *, prefix: str = "") -> Q:
-    """Return the source, campaign and ULD-version filters on a lead (or a relation to one via `prefix`)."""
-    condition = Q()
-    if filters.source_channel:
-        condition &= Q(**{f"{prefix}source_channel": filters.source_channel})
-    if filters.campaign_id is not None:
-        condition &= (
-            Q(**{f"{prefix}campaign__isnull": True})
-            if filters.campaign_id == 0
-            else Q(**{f"{prefix}campaign_id": filters.campaign_id})
-        )
-    if filters.uld_version_id is not None:
-        condition &= (
-            Q(**{f"{prefix}qualified_uld_version__isnull": True})
-            if filters.uld_version_id == 0
-            else Q(**{f"{prefix}qualified_uld_version_id": filters.uld_version_id})
-        )
-    return condition
 
 
 @dataclass(frozen=True)
@@ -84,10 +49,10 @@ def sla_compliance(
     (`Lead.assigned_at` is when the current owner got it).
     """
     now = now or timezone.now()
-    start, end = _bounds(filters)
+    start, end = filter_window(filters)
     leads = Lead.objects.filter(
         lead_dims_q(filters),
-        _people_q("owner", owners),
+        people_q("owner", owners),
         owner__isnull=False,
         assigned_at__gte=start,
         assigned_at__lt=end,
@@ -127,11 +92,11 @@ def no_response_touches(*, filters: ReportFilters, owners: frozenset[int] | None
     Counted from the lead's sales-touch activities up to the move (not the text of the log row), so a
     touch logged after the fact but dated before the move counts. The rep is the owner the log row holds.
     """
-    start, end = _bounds(filters)
+    start, end = filter_window(filters)
     moves = list(
         StageChange.objects.filter(
             lead_dims_q(filters, prefix="lead__"),
-            _people_q("owner", owners),
+            people_q("owner", owners),
             changed_at__gte=start,
             changed_at__lt=end,
             to_stage=Stage.NURTURE,
@@ -163,10 +128,10 @@ def rejection_reasons(*, filters: ReportFilters, owners: frozenset[int] | None) 
 
     Read from the rejection notes (their payload's `reason`); the rep is who recorded the note.
     """
-    start, end = _bounds(filters)
+    start, end = filter_window(filters)
     notes = Activity.objects.filter(
         lead_dims_q(filters, prefix="lead__"),
-        _people_q("recorded_by", owners),
+        people_q("recorded_by", owners),
         kind=ActivityKind.NOTE,
         occurred_at__gte=start,
         occurred_at__lt=end,

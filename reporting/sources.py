@@ -19,9 +19,8 @@ from django.db.models.functions import TruncDate
 
 from leads.lifecycle import Stage
 from leads.models import Lead, SourceChannel, StageChange
-from reporting.days import day_bounds
 from reporting.facts import VELOCITY_PAIRS, Fact, facts_for_leads
-from reporting.filters import ReportFilters, dims_q
+from reporting.filters import ReportFilters, dims_q, filter_window, lead_dims_q, people_q
 from reporting.models import FunnelDailyCohort, FunnelDailyFlow, LeadFunnelFact
 
 COHORT_FIELDS = (
@@ -100,10 +99,6 @@ class PercentileCont(Aggregate):
     output_field = FloatField()
 
 
-def _bounds(filters: ReportFilters) -> tuple[dt.datetime, dt.datetime]:
-    return day_bounds(filters.start)[0], day_bounds(filters.end)[1]
-
-
 def _median(values: list[int]) -> Median:
     return Median(float(statistics.median(values)) if values else None, len(values))
 
@@ -127,7 +122,7 @@ class RollupSource:
         return sorted(FlowRow(r["day"], r["stage"], r["source_channel"], r["n"]) for r in rows)
 
     def amounts(self, filters: ReportFilters, owners: frozenset[int] | None) -> Amounts:
-        start, end = _bounds(filters)
+        start, end = filter_window(filters)
         facts = LeadFunnelFact.objects.filter(dims_q(filters, owners))
         marketing = Q(source_channel__in=sorted(MARKETING_SOURCES))
         opened = Q(opportunity_at__gte=start, opportunity_at__lt=end)
@@ -156,7 +151,7 @@ class RollupSource:
         return _cohort_clean(totals, fields=OPEN_FIELDS)
 
     def velocity(self, filters: ReportFilters, owners: frozenset[int] | None) -> dict[str, Median]:
-        start, end = _bounds(filters)
+        start, end = filter_window(filters)
         facts = LeadFunnelFact.objects.filter(dims_q(filters, owners))
         result = {}
         for name, at_field in VELOCITY_TO_FIELD.items():
@@ -165,7 +160,7 @@ class RollupSource:
         return result
 
     def alignment(self, filters: ReportFilters, owners: frozenset[int] | None) -> list[AlignmentRow]:
-        start, end = _bounds(filters)
+        start, end = filter_window(filters)
         facts = LeadFunnelFact.objects.filter(dims_q(filters, owners), assigned_at__gte=start, assigned_at__lt=end)
         counts = facts.values("owner_id").annotate(
             assigned=Count("lead_id"), never=Count("lead_id", filter=Q(has_sales_touch=False))
@@ -180,14 +175,14 @@ class RollupSource:
         )
 
     def first_touch_overall(self, filters: ReportFilters, owners: frozenset[int] | None) -> Median:
-        start, end = _bounds(filters)
+        start, end = filter_window(filters)
         facts = LeadFunnelFact.objects.filter(
             dims_q(filters, owners), assigned_at__gte=start, assigned_at__lt=end, first_touch_s__isnull=False
         )
         return self._median(facts, "first_touch_s")
 
     def win_rates(self, filters: ReportFilters, owners: frozenset[int] | None) -> list[GradeRow]:
-        start, end = _bounds(filters)
+        start, end = filter_window(filters)
         facts = LeadFunnelFact.objects.filter(dims_q(filters, owners), closed_at__gte=start, closed_at__lt=end)
         rows = (
             facts.values("lead__grade")
@@ -197,7 +192,7 @@ class RollupSource:
         return sorted(GradeRow(r["lead__grade"], r["won"], r["lost"]) for r in rows)
 
     def win_rates_by_version(self, filters: ReportFilters, owners: frozenset[int] | None) -> list[VersionRow]:
-        start, end = _bounds(filters)
+        start, end = filter_window(filters)
         facts = LeadFunnelFact.objects.filter(dims_q(filters, owners), closed_at__gte=start, closed_at__lt=end)
         rows = (
             facts.values("uld_version_id")
@@ -236,18 +231,10 @@ class RawSource:
     name = "raw"
 
     def flow(self, filters: ReportFilters, owners: frozenset[int] | None) -> list[FlowRow]:
-        start, end = _bounds(filters)
-        changes = StageChange.objects.filter(changed_at__gte=start, changed_at__lt=end)
-        if filters.source_channel:
-            changes = changes.filter(lead__source_channel=filters.source_channel)
-        if filters.campaign_id is not None:
-            changes = changes.filter(
-                Q(lead__campaign__isnull=True) if filters.campaign_id == 0 else Q(lead__campaign_id=filters.campaign_id)
-            )
-        if owners is not None:
-            changes = changes.filter(_owner_q("owner", owners))
-        if filters.uld_version_id is not None:
-            changes = changes.filter(_version_q("lead__qualified_uld_version", filters.uld_version_id))
+        start, end = filter_window(filters)
+        changes = StageChange.objects.filter(
+            lead_dims_q(filters, prefix="lead__"), people_q("owner", owners), changed_at__gte=start, changed_at__lt=end
+        )
         rows = (
             changes.annotate(day=TruncDate("changed_at"))
             .values("day", "to_stage", "lead__source_channel")
@@ -257,7 +244,7 @@ class RawSource:
         return sorted(FlowRow(r["day"], r["to_stage"], r["lead__source_channel"], r["n"]) for r in rows)
 
     def amounts(self, filters: ReportFilters, owners: frozenset[int] | None) -> Amounts:
-        start, end = _bounds(filters)
+        start, end = filter_window(filters)
         ids = (
             StageChange.objects.filter(
                 changed_at__gte=start, changed_at__lt=end, to_stage__in=[Stage.OPPORTUNITY, Stage.WON]
@@ -278,7 +265,7 @@ class RawSource:
         return Amounts(**{name: _cents(value) for name, value in totals.items()})
 
     def cohort(self, filters: ReportFilters, owners: frozenset[int] | None) -> dict[tuple[str, int], dict]:
-        start, end = _bounds(filters)
+        start, end = filter_window(filters)
         ids = Lead.objects.filter(created_at__gte=start, created_at__lt=end).values_list("pk", flat=True)
         grouped: dict[tuple[str, int], list[Fact]] = defaultdict(list)
         for fact in self._facts(ids, filters, owners):
@@ -289,17 +276,7 @@ class RawSource:
         }
 
     def open_pipeline(self, filters: ReportFilters, owners: frozenset[int] | None) -> dict:
-        leads = Lead.objects.all()
-        if filters.source_channel:
-            leads = leads.filter(source_channel=filters.source_channel)
-        if filters.campaign_id is not None:
-            leads = leads.filter(
-                Q(campaign__isnull=True) if filters.campaign_id == 0 else Q(campaign_id=filters.campaign_id)
-            )
-        if owners is not None:
-            leads = leads.filter(_owner_q("owner", owners))
-        if filters.uld_version_id is not None:
-            leads = leads.filter(_version_q("qualified_uld_version", filters.uld_version_id))
+        leads = Lead.objects.filter(lead_dims_q(filters), people_q("owner", owners))
         totals = leads.aggregate(
             open_inquiry=Count("pk", filter=Q(stage=Stage.INQUIRY)),
             open_mql=Count("pk", filter=Q(stage=Stage.MQL)),
@@ -311,7 +288,7 @@ class RawSource:
         return _cohort_clean(totals, fields=OPEN_FIELDS)
 
     def velocity(self, filters: ReportFilters, owners: frozenset[int] | None) -> dict[str, Median]:
-        start, end = _bounds(filters)
+        start, end = filter_window(filters)
         ids = (
             StageChange.objects.filter(changed_at__gte=start, changed_at__lt=end)
             .values_list("lead_id", flat=True)
@@ -329,7 +306,7 @@ class RawSource:
         return result
 
     def _assigned_facts(self, filters: ReportFilters, owners: frozenset[int] | None) -> list[Fact]:
-        start, end = _bounds(filters)
+        start, end = filter_window(filters)
         ids = (
             StageChange.objects.filter(changed_at__gte=start, changed_at__lt=end, owner__isnull=False)
             .values_list("lead_id", flat=True)
@@ -359,7 +336,7 @@ class RawSource:
         return _median([f.first_touch_s for f in facts if f.first_touch_s is not None])
 
     def _closed_facts(self, filters: ReportFilters, owners: frozenset[int] | None) -> list[Fact]:
-        start, end = _bounds(filters)
+        start, end = filter_window(filters)
         ids = (
             StageChange.objects.filter(changed_at__gte=start, changed_at__lt=end, to_stage__in=[Stage.WON, Stage.LOST])
             .values_list("lead_id", flat=True)
@@ -396,17 +373,6 @@ class RawSource:
 
 def _cents(value) -> Decimal:
     return Decimal(value or 0).quantize(Decimal("0.01"))
-
-
-def _owner_q(field: str, owners: frozenset[int]) -> Q:
-    condition = Q(**{f"{field}_id__in": sorted(o for o in owners if o)})
-    if 0 in owners:
-        condition |= Q(**{f"{field}__isnull": True})
-    return condition
-
-
-def _version_q(field: str, version_id: int) -> Q:
-    return Q(**{f"{field}__isnull": True}) if version_id == 0 else Q(**{f"{field}_id": version_id})
 
 
 def _cohort_sums(facts: list[Fact]) -> dict:
