@@ -7,8 +7,20 @@ from pathlib import Path
 
 from celery import Celery
 from celery.schedules import crontab
+from django.db import OperationalError
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadops.settings.local")
+
+# Options for a task whose service is idempotent (it claims its work with a conditional update or a unique
+# constraint): only then is acks_late safe, and a lost database connection is worth a retry with backoff.
+IDEMPOTENT_TASK_OPTIONS = {
+    "acks_late": True,
+    "ignore_result": True,
+    "autoretry_for": (OperationalError,),
+    "retry_backoff": True,
+    "retry_jitter": True,
+    "max_retries": 5,
+}
 
 app = Celery("leadops")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from celery import shared_task
-from django.db import OperationalError, transaction
+from django.db import transaction
 
+from leadops.celery import IDEMPOTENT_TASK_OPTIONS
 from leads.services.reminders import digests_send, reminders_send_due, sla_enforce
 from leads.services.system import heartbeat_record
 
@@ -15,14 +16,9 @@ def system_heartbeat(source: str = "web") -> None:
 
 @shared_task(
     name="leads.tasks.import_job_run_task",
-    ignore_result=True,
-    acks_late=True,
     # A worker killed mid-import hands the message back; the rerun resumes from the job's checkpoint.
     reject_on_worker_lost=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    retry_jitter=True,
-    max_retries=5,
+    **IDEMPOTENT_TASK_OPTIONS,
 )
 def import_job_run_task(job_id: int) -> None:
     """Run or resume one import. Idempotent: the service claims the job and commits chunks at a checkpoint."""
@@ -42,30 +38,22 @@ def imports_resume_stale() -> None:
 
 # The queue's periodic work. Each service claims its side effects with a unique constraint, so a rerun,
 # a redelivered message or a second beat process sends nothing twice; that is what makes acks_late safe.
-QUEUE_TASK_OPTIONS = {
-    "acks_late": True,
-    "ignore_result": True,
-    "autoretry_for": (OperationalError,),
-    "retry_backoff": True,
-    "retry_jitter": True,
-    "max_retries": 5,
-}
 
 
-@shared_task(name="leads.tasks.queue_reminders_send", **QUEUE_TASK_OPTIONS)
+@shared_task(name="leads.tasks.queue_reminders_send", **IDEMPOTENT_TASK_OPTIONS)
 def queue_reminders_send() -> int:
     """Remind owners of follow-ups that have fallen due."""
     return reminders_send_due()
 
 
-@shared_task(name="leads.tasks.queue_sla_enforce", **QUEUE_TASK_OPTIONS)
+@shared_task(name="leads.tasks.queue_sla_enforce", **IDEMPOTENT_TASK_OPTIONS)
 def queue_sla_enforce() -> dict:
     """Escalate breached first-touch SLAs and reclaim leads left untouched."""
     run = sla_enforce()
     return {"escalated": run.escalated, "reclaimed": run.reclaimed}
 
 
-@shared_task(name="leads.tasks.queue_digests_send", **QUEUE_TASK_OPTIONS)
+@shared_task(name="leads.tasks.queue_digests_send", **IDEMPOTENT_TASK_OPTIONS)
 def queue_digests_send() -> int:
     """Send each rep whose local morning has come their daily digest (once a day)."""
     return digests_send()

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from celery import shared_task
-from django.db import OperationalError
+
+from leadops.celery import IDEMPOTENT_TASK_OPTIONS
 
 from . import services
 
@@ -14,15 +15,7 @@ def score_dirty_leads() -> int:
     return services.score_dirty_process()
 
 
-@shared_task(
-    name="scoring.tasks.rescore_chunk",
-    ignore_result=True,
-    acks_late=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    retry_jitter=True,
-    max_retries=5,
-)
+@shared_task(name="scoring.tasks.rescore_chunk", **IDEMPOTENT_TASK_OPTIONS)
 def rescore_chunk(chunk_id: int) -> int:
     """Score one primary-key range of a run (idempotent: the chunk's done mark is claimed once)."""
     return services.rescore_chunk_process(chunk_id=chunk_id)
