@@ -17,6 +17,8 @@ urlpatterns = [
     path("scoring/", include("scoring.urls")),
     path("nurture/", include("nurture.urls")),
     path("reports/", include("reporting.urls")),
+    path("api/", include("leads.api.urls")),
+    path("tokens/", include("leads.urls_tokens")),
     path("system/status/", views_system.system_status_view, name="system_status"),
     path("admin/", admin.site.urls),
 ]

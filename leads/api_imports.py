@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 
-from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, serializers, status
+from rest_framework.exceptions import NotFound
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from leadops.errors import ApplicationError
+from leads.api.permissions import TokenHasScope
+from leads.forms import MAX_ID
 from leads.models import Campaign, DuplicatePolicy, ImportJob
 from leads.roles import Role, has_role, is_admin
 from leads.services.imports import campaign_create, import_job_configure, import_job_create, import_job_start
@@ -53,6 +55,36 @@ class ImportUploadSerializer(serializers.Serializer):
         return data
 
 
+class ImportDetectedSerializer(serializers.Serializer):
+    kind = serializers.CharField(allow_blank=True)
+    encoding = serializers.CharField(allow_blank=True)
+    delimiter = serializers.CharField(allow_blank=True)
+    sheet = serializers.CharField(allow_blank=True)
+    header_line = serializers.IntegerField(allow_null=True)
+
+
+class ImportStatusSerializer(serializers.Serializer):
+    """The shape of `job_status` (documentation for the schema)."""
+
+    id = serializers.IntegerField()
+    status = serializers.CharField(allow_blank=True)
+    file = serializers.CharField(allow_blank=True)
+    campaign = serializers.IntegerField(allow_null=True)
+    rows_done = serializers.IntegerField()
+    total_rows = serializers.IntegerField(allow_null=True)
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+    duplicates_in_file = serializers.IntegerField()
+    errors = serializers.IntegerField()
+    message = serializers.CharField(allow_blank=True)
+    headers = serializers.JSONField()
+    mapping = serializers.JSONField()
+    detected = ImportDetectedSerializer()
+    error_file = serializers.CharField(allow_blank=True)
+    status_url = serializers.CharField(allow_blank=True)
+
+
 def job_status(job: ImportJob) -> dict:
     return {
         "id": job.pk,
@@ -82,37 +114,45 @@ def job_status(job: ImportJob) -> dict:
 
 
 class ImportUploadAPIView(APIView):
-    permission_classes = [permissions.IsAuthenticated, IsImporter]
+    permission_classes = [permissions.IsAuthenticated, TokenHasScope, IsImporter]
+    required_scopes = {"imports:write"}
     parser_classes = [MultiPartParser, FormParser]
 
+    @extend_schema(
+        summary="Upload a list (CSV, TSV, TXT, XLSX) into a campaign and start the import",
+        request={"multipart/form-data": ImportUploadSerializer},
+        responses={201: ImportStatusSerializer},
+    )
     def post(self, request: Request) -> Response:
         serializer = ImportUploadSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        try:
-            campaign = data.get("campaign") or campaign_create(
-                by=request.user,
-                name=data["campaign_name"],
-                starts_on=data.get("starts_on"),
-                ends_on=data.get("ends_on"),
-                cost=data.get("cost") or 0,
-            )
-            job = import_job_create(by=request.user, upload=data["file"], campaign=campaign, source=data["source"])
-            import_job_configure(
-                job=job,
-                mapping=data.get("mapping"),
-                keep_extra=data["keep_extra"],
-                duplicate_policy=data["duplicate_policy"],
-            )
-            if data["start"]:
-                job = import_job_start(job=job, by=request.user)
-        except ApplicationError as exc:
-            return Response({"detail": exc.message, "code": exc.code}, status=status.HTTP_400_BAD_REQUEST)
+        campaign = data.get("campaign") or campaign_create(
+            by=request.user,
+            name=data["campaign_name"],
+            starts_on=data.get("starts_on"),
+            ends_on=data.get("ends_on"),
+            cost=data.get("cost") or 0,
+        )
+        job = import_job_create(by=request.user, upload=data["file"], campaign=campaign, source=data["source"])
+        import_job_configure(
+            job=job,
+            mapping=data.get("mapping"),
+            keep_extra=data["keep_extra"],
+            duplicate_policy=data["duplicate_policy"],
+        )
+        if data["start"]:
+            job = import_job_start(job=job, by=request.user)
         return Response(job_status(job), status=status.HTTP_201_CREATED)
 
 
 class ImportStatusAPIView(APIView):
-    permission_classes = [permissions.IsAuthenticated, IsImporter]
+    permission_classes = [permissions.IsAuthenticated, TokenHasScope, IsImporter]
+    required_scopes = {"imports:write"}
 
+    @extend_schema(summary="The status of an import", responses={200: ImportStatusSerializer})
     def get(self, request: Request, pk: int) -> Response:
-        return Response(job_status(get_object_or_404(ImportJob, pk=pk)))
+        job = ImportJob.objects.filter(pk=pk).first() if 0 < pk <= MAX_ID else None
+        if job is None:
+            raise NotFound("No such import.")
+        return Response(job_status(job))

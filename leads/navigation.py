@@ -33,6 +33,8 @@ def nav_items(user) -> list[NavItem]:
         items.append(NavItem("Lead definition", reverse("uld:index")))
     if is_admin(user) or has_role(user, Role.MARKETING, Role.SALES_MANAGER):
         items.append(NavItem("Scoring rules", reverse("scoring:index")))
+    if is_admin(user) or has_role(user, *Role.values):
+        items.append(NavItem("API tokens", reverse("tokens:list")))
     if is_admin(user):
         items.append(NavItem("System status", reverse("system_status")))
         items.append(NavItem("Admin", reverse("admin:index")))

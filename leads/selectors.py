@@ -79,7 +79,7 @@ class LeadPage:
     next_cursor: int | None
 
 
-def lead_list(
+def lead_filter(
     *,
     user,
     q: str = "",
@@ -88,10 +88,8 @@ def lead_list(
     unassigned: bool = False,
     campaign_id: int | None = None,
     grade: str = "",
-    after: int | None = None,
-    limit: int = 50,
-) -> LeadPage:
-    """Return a page of visible leads, newest first, keyset-paginated on id (fast on any page)."""
+) -> QuerySet[Lead]:
+    """Return the visible leads matching the list's filters (the page and the API share them)."""
     leads = lead_scope(user=user)
     q = q.strip()
     if q:
@@ -114,6 +112,31 @@ def lead_list(
         leads = leads.filter(campaign_id=campaign_id)
     if grade:
         leads = leads.filter(grade="" if grade == "none" else grade)
+    return leads
+
+
+def lead_list(
+    *,
+    user,
+    q: str = "",
+    stage: str = "",
+    owner_id: int | None = None,
+    unassigned: bool = False,
+    campaign_id: int | None = None,
+    grade: str = "",
+    after: int | None = None,
+    limit: int = 50,
+) -> LeadPage:
+    """Return a page of visible leads, newest first, keyset-paginated on id (fast on any page)."""
+    leads = lead_filter(
+        user=user,
+        q=q,
+        stage=stage,
+        owner_id=owner_id,
+        unassigned=unassigned,
+        campaign_id=campaign_id,
+        grade=grade,
+    )
     if after:
         leads = leads.filter(pk__lt=after)
     rows = list(leads.select_related("campaign", "owner").order_by("-pk")[: limit + 1])

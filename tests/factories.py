@@ -6,7 +6,8 @@ import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from leads.models import Activity, Campaign, Lead, Profile, Team
+from leads.models import Activity, APIToken, APITokenKind, Campaign, Lead, Profile, Team
+from leads.services.api_tokens import api_token_create
 from leads.services.lifecycle import lead_create
 
 DEMO_PASSWORD = "correct-horse-battery"
@@ -74,3 +75,21 @@ class ActivityFactory(factory.django.DjangoModelFactory):
     lead = factory.SubFactory(LeadFactory)
     kind = "web_visit"
     source = "test"
+
+
+class APITokenFactory(factory.django.DjangoModelFactory):
+    """An API token issued by the service; the plain token is on `.secret` (as the page shows it once)."""
+
+    class Meta:
+        model = APIToken
+
+    name = factory.Sequence(lambda n: f"token {n}")
+    user = factory.SubFactory(UserFactory)
+    kind = APITokenKind.PERSONAL
+    scopes = factory.LazyFunction(lambda: ["*"])
+
+    @classmethod
+    def _create(cls, model_class, *args, user, name, kind, scopes, **kwargs):
+        issued = api_token_create(user=user, by=user, name=name, scopes=scopes, kind=kind)
+        issued.token.secret = issued.secret
+        return issued.token

@@ -177,6 +177,14 @@ else:
         "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
     }
+# The cache holds API throttle counters: shared by every web process when Redis is there.
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -190,23 +198,45 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 REST_FRAMEWORK = {
+    # The token first: its `WWW-Authenticate: Bearer` header makes a request without credentials a 401
+    # (DRF asks the first class for the header; the session class has none and would turn it into 403).
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "leads.api.authentication.APITokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "leads.api.permissions.TokenHasScope",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["leads.api.throttling.APITokenRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        # Requests per token (personal / integration); e.g. "600/min", "20000/hour".
+        "token": os.environ.get("LEADOPS_API_TOKEN_RATE", "600/min"),
+        "integration": os.environ.get("LEADOPS_API_INTEGRATION_RATE", "3000/min"),
+    },
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
+    "DEFAULT_PAGINATION_CLASS": "leads.api.pagination.IdCursorPagination",
     "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "leads.api.exceptions.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "leadops API",
-    "DESCRIPTION": "Lead management: leads, lifecycle, scoring, imports, queue, nurture and reporting.",
-    "VERSION": "0.1.0",
+    "DESCRIPTION": (
+        "Lead management: leads, lifecycle, scoring, imports, the lead definition and reporting. "
+        "Authenticate with a session (the browser) or `Authorization: Bearer <token>` (API tokens page)."
+    ),
+    "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "PREPROCESSING_HOOKS": ["leads.api.schema.only_api_paths"],
+    "ENUM_NAME_OVERRIDES": {
+        "StageEnum": "leads.lifecycle.Stage",
+        "GradeEnum": "leads.models.lead.Grade",
+    },
 }
 
 # Upload limits (imports) and request size limits.

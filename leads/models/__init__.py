@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from .activity import Activity, ActivityKind
+from .api_tokens import APIScope, APIToken, APITokenKind
 from .campaign import Campaign, CampaignKind
 from .imports import (
     DuplicatePolicy,
@@ -29,6 +30,9 @@ from .system import Heartbeat
 from .uld import RejectionReason, RoutingDecision, ULDSignOff, ULDStatus, ULDVersion
 
 __all__ = [
+    "APIScope",
+    "APIToken",
+    "APITokenKind",
     "AssignmentKind",
     "AssignmentLog",
     "AssignmentRule",

@@ -32,8 +32,8 @@ def lead_create(
         raise ApplicationError("A lead needs an email address or a phone number.")
     if fields.get("employees") is not None and not fields.get("size_band"):
         fields["size_band"] = SizeBand.for_employees(fields["employees"])
-    if fields["email"] and Lead.objects.filter(email=fields["email"]).exists():
-        raise ApplicationError(f"A lead with the email {fields['email']} already exists.", code="duplicate")
+    if fields["email"]:
+        _refuse_duplicate(fields["email"])
     lead = Lead(stage=stage, stage_entered_at=at, created_at=at, **fields)
     try:
         with transaction.atomic(), stage_writes_allowed():
@@ -44,8 +44,18 @@ def lead_create(
             _rollups_mark(at=at, lead_id=lead.pk)
     except IntegrityError as exc:
         # A concurrent create of the same email lost the race on the unique index.
+        _refuse_duplicate(fields["email"], cause=exc)
         raise ApplicationError(f"A lead with the email {fields['email']} already exists.", code="duplicate") from exc
     return lead
+
+
+def _refuse_duplicate(email: str | None, *, cause: Exception | None = None) -> None:
+    """Raise the duplicate error naming the existing lead's id, if a lead has `email`."""
+    existing = Lead.objects.filter(email=email).values_list("pk", flat=True).first() if email else None
+    if existing is not None:
+        raise ApplicationError(
+            f"A lead with the email {email} already exists.", code="duplicate", extra={"existing_id": existing}
+        ) from cause
 
 
 @transaction.atomic

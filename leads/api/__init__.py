@@ -1,0 +1,1 @@
+"""The REST API: authentication, permissions, throttling, pagination, serializers, views and URLs."""

@@ -1,0 +1,1 @@
+"""API views: thin. Serializers validate, services write, selectors read."""
