@@ -228,6 +228,8 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and the docs page are for signed-in users and token holders (any scope), not the public.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated", "leads.api.permissions.TokenHasScope"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -76,7 +76,7 @@ class LeadSerializer(serializers.ModelSerializer):
             "deal_amount",
             "expected_close_on",
         ]
-        read_only_fields = fields
+        # Not read_only_fields: that drops allow_blank, and the schema would then refuse "" for blank choices.
 
     @extend_schema_field(OpenApiTypes.STR)
     def get_owner_name(self, lead: Lead) -> str | None:
