@@ -6,6 +6,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from leads.models import (
     Activity,
+    APIToken,
     AssignmentLog,
     AssignmentRule,
     Campaign,
@@ -111,3 +112,11 @@ class ReminderAdmin(ReadOnlyAdmin):
     list_filter = ("kind",)
     raw_id_fields = ("lead", "recipient")
     show_full_result_count = False
+
+
+@admin.register(APIToken)
+class APITokenAdmin(ReadOnlyAdmin):
+    # Issued and revoked on the API tokens page (the secret exists only there, once); listed here.
+    list_display = ("name", "kind", "user", "prefix", "scopes", "created_at", "last_used_at", "revoked_at")
+    list_filter = ("kind",)
+    raw_id_fields = ("user", "created_by")

@@ -121,10 +121,13 @@ def test_manager_reassigns_within_the_team_through_the_assignment_service(as_use
     assert AssignmentLog.objects.filter(lead=alices_lead, to_owner=bob, by=manager).exists()
 
 
-def test_manager_cannot_give_a_lead_to_another_teams_rep(as_user, manager, alices_lead, charlie):
-    response = as_user(manager).patch(url("lead_detail", alices_lead.pk), {"owner": charlie.pk}, format="json")
+def test_manager_cannot_give_a_lead_to_another_teams_rep_and_nothing_changes(as_user, manager, alices_lead, charlie):
+    response = as_user(manager).patch(
+        url("lead_detail", alices_lead.pk), {"owner": charlie.pk, "title": "CEO"}, format="json"
+    )
     assert response.status_code == 400 and "not on your team" in response.json()["detail"]
-    assert Lead.objects.get(pk=alices_lead.pk).owner_id != charlie.pk
+    lead = Lead.objects.get(pk=alices_lead.pk)
+    assert (lead.owner_id, lead.title) == (alices_lead.owner_id, alices_lead.title)
 
 
 def test_accept_then_qualify_convert_and_win(as_user, alice, alices_lead):

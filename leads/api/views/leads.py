@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db import transaction
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
 from rest_framework.permissions import IsAuthenticated
@@ -100,10 +101,12 @@ class LeadDetailView(generics.GenericAPIView):
         serializer.is_valid(raise_exception=True)
         changes = dict(serializer.validated_data)
         owner = changes.pop("owner", None)
-        if changes:
-            lead = lead_update(lead=lead, by=request.user, changes=changes)
-        if owner is not None:
-            leads_reassign(lead_ids=[lead.pk], to_user=owner, by=request.user, reason="Reassigned through the API")
+        # One unit of work: a refused reassignment leaves the facts unchanged too.
+        with transaction.atomic():
+            if changes:
+                lead = lead_update(lead=lead, by=request.user, changes=changes)
+            if owner is not None:
+                leads_reassign(lead_ids=[lead.pk], to_user=owner, by=request.user, reason="Reassigned through the API")
         return Response(LeadSerializer(visible_lead(request, pk)).data)
 
 
