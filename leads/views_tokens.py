@@ -15,40 +15,36 @@ from leads.forms_tokens import APITokenForm
 from leads.selectors_api_tokens import api_tokens_visible
 from leads.services.api_tokens import api_token_create, api_token_revoke, may_issue_integration_tokens
 
+ISSUED_KEY = "api_token_issued"
+
 
 @never_cache
 @login_required
 def api_tokens_view(request: HttpRequest) -> HttpResponse:
     may_integrate = may_issue_integration_tokens(request.user)
-    issued = None
-    status = 200
-    if request.method == "POST":
-        form = APITokenForm(request.POST, may_issue_integration=may_integrate)
-        if form.is_valid():
-            try:
-                issued = api_token_create(
-                    user=request.user,
-                    by=request.user,
-                    name=form.cleaned_data["name"],
-                    scopes=form.cleaned_data["scopes"],
-                    kind=form.cleaned_data["kind"],
-                )
-            except ApplicationError as exc:
-                form.add_error(None, exc.message)
-        if issued is None:
-            status = 400
+    form = APITokenForm(request.POST or None, may_issue_integration=may_integrate)
+    if request.method == "POST" and form.is_valid():
+        try:
+            issued = api_token_create(
+                user=request.user,
+                by=request.user,
+                name=form.cleaned_data["name"],
+                scopes=form.cleaned_data["scopes"],
+                kind=form.cleaned_data["kind"],
+            )
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
         else:
-            form = APITokenForm(may_issue_integration=may_integrate)
-    else:
-        form = APITokenForm(may_issue_integration=may_integrate)
-    context = {
-        "form": form,
-        "issued": issued,
-        "tokens": api_tokens_visible(user=request.user),
-        "may_integrate": may_integrate,
-    }
-    # Rendered, not redirected, after a create: the secret exists only in this response.
-    return render(request, "leads/api_tokens.html", context, status=status)
+            # Post/redirect/get, so reloading the page cannot issue a second token. The secret rides in
+            # the session for that one redirect and is removed by the GET that shows it.
+            request.session[ISSUED_KEY] = {"id": issued.token.pk, "secret": issued.secret}
+            return redirect("tokens:list")
+    tokens = api_tokens_visible(user=request.user)
+    issued = request.session.pop(ISSUED_KEY, None) if request.method == "GET" else None
+    if issued:
+        issued["token"] = tokens.filter(pk=issued["id"]).first()
+    context = {"form": form, "issued": issued, "tokens": tokens, "may_integrate": may_integrate}
+    return render(request, "leads/api_tokens.html", context, status=400 if form.errors else 200)
 
 
 @login_required

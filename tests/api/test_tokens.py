@@ -141,11 +141,13 @@ def test_integration_tokens_cannot_carry_everything(marketer):
 def test_page_creates_a_token_and_shows_the_secret_once(client, alice):
     client.force_login(alice)
     response = client.post(reverse("tokens:list"), {"name": "laptop", "kind": "personal", "scopes": ["leads:read"]})
-    assert response.status_code == 200
-    secret = response.context["issued"].secret
-    assert secret in response.content.decode() and response["Cache-Control"].startswith("max-age=0")
+    assert response.status_code == 302  # reloading the page that shows the secret cannot issue another token
+    shown = client.get(reverse("tokens:list"))
+    secret = shown.context["issued"]["secret"]
+    assert secret in shown.content.decode() and shown["Cache-Control"].startswith("max-age=0")
     again = client.get(reverse("tokens:list")).content.decode()
     assert secret not in again and "laptop" in again
+    assert APIToken.objects.count() == 1
     assert bearer(secret).get(LEADS).status_code == 200
 
 
