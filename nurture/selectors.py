@@ -109,3 +109,31 @@ def lead_enrolment(*, lead: Lead) -> dict:
 
 def tracks_active() -> QuerySet[Track]:
     return Track.objects.filter(status=Track.Status.ACTIVE).order_by("name")
+
+
+@dataclass
+class Preview:
+    lead: Lead
+    step: Step
+    subject: str
+    body: str
+
+
+def step_preview(*, step: Step, lead: Lead) -> Preview:
+    """Render the step with a real lead's data, links shown as where they lead."""
+    from nurture.content import merge_values, render
+
+    owner = step.track.owner
+    rep = (owner.get_full_name() or owner.get_username()) if owner else "The team"
+    values = merge_values(
+        lead=lead,
+        rep_name=rep,
+        content_link=f"{step.content_url} (tracked)" if step.content_url else "",
+        unsubscribe_link="(unsubscribe link)",
+    )
+    return Preview(lead=lead, step=step, subject=render(step.subject, values), body=render(step.body, values))
+
+
+def preview_leads(*, limit: int = 20) -> QuerySet[Lead]:
+    """Leads to preview an email with: the most recent nurture leads, then anyone."""
+    return Lead.objects.filter(stage=Stage.NURTURE).order_by("-id")[:limit]
