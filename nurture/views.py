@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_not_required, login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
@@ -260,6 +260,7 @@ def lead_unenrol_view(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(lead)
 
 
+@login_not_required  # followed from an email by the lead, who has no account
 def click_view(request: HttpRequest, token: str) -> HttpResponse:
     """A tracked link: record the click, then go to the step's content (only ever the stored URL)."""
     target = engagement.click_record(token=token)
@@ -268,6 +269,7 @@ def click_view(request: HttpRequest, token: str) -> HttpResponse:
     return redirect(target)
 
 
+@login_not_required
 @csrf_exempt  # RFC 8058 one-click: mail clients POST without a session; the signed token is the proof.
 @require_http_methods(["GET", "POST"])
 def unsubscribe_view(request: HttpRequest, token: str) -> HttpResponse:
