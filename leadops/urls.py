@@ -16,6 +16,7 @@ urlpatterns = [
     path("queue/", include("leads.urls_queue")),
     path("scoring/", include("scoring.urls")),
     path("nurture/", include("nurture.urls")),
+    path("api/nurture/", include("nurture.urls_api")),
     path("reports/", include("reporting.urls")),
     path("system/status/", views_system.system_status_view, name="system_status"),
     path("admin/", admin.site.urls),

@@ -25,6 +25,8 @@ TRACK_FIELDS = (
     "recycle_track",
     "recycle_after_days",
 )
+# Paths under /nurture/ that a track's slug would shadow.
+RESERVED_SLUGS = frozenset({"new", "enrol", "c", "u", "leads", "tasks", "steps"})
 STEP_FIELDS = ("wait_days", "channel", "subject", "body", "content_url", "skip_if")
 
 
@@ -56,6 +58,8 @@ def _track_check(track: Track) -> None:
     track.slug = slugify(track.slug or track.name)[:60]
     if not track.slug:
         raise ApplicationError("Give the track a slug of letters, digits and hyphens.")
+    if track.slug in RESERVED_SLUGS:
+        raise ApplicationError(f"The slug {track.slug!r} is reserved; choose another.")
     bad = [g for g in track.audience_grades if g not in ("A", "B", "C", "D")]
     if bad:
         raise ApplicationError(f"Unknown grade(s) in the audience: {', '.join(bad)}. Grades are A to D.")
