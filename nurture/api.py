@@ -33,7 +33,18 @@ class TrackSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Track
-        fields = ["id", "slug", "name", "status", "audience_grades", "audience_reasons", "steps", "active", "enrolled", "sales_ready"]
+        fields = [
+            "id",
+            "slug",
+            "name",
+            "status",
+            "audience_grades",
+            "audience_reasons",
+            "steps",
+            "active",
+            "enrolled",
+            "sales_ready",
+        ]
 
 
 class TrackPagination(CursorPagination):

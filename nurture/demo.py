@@ -28,10 +28,34 @@ DEFAULT_TRACKS = [
         "audience_grades": ["B"],
         "audience_reasons": ["not_now"],
         "steps": [
-            (0, "email", "{{ first_name }}, how teams like {{ company }} cut lead response time", "Hi {{ first_name }},\n\nA short case study you might like: {{ content_link }}\n\n{{ rep }}", f"{GUIDE}/case-study"),
-            (3, "email", "The pricing guide for {{ company }}", "Hi {{ first_name }},\n\nWhat it costs and what it returns: {{ content_link }}\n\n{{ rep }}", f"{GUIDE}/pricing-guide"),
-            (4, "call", "", "Call {{ first_name }} at {{ company }}: did the pricing guide answer their questions?", ""),
-            (5, "email", "Join our live demo, {{ first_name }}", "Hi {{ first_name }},\n\nSee it live and ask anything: {{ content_link }}\n\n{{ rep }}", f"{GUIDE}/webinar"),
+            (
+                0,
+                "email",
+                "{{ first_name }}, how teams like {{ company }} cut lead response time",
+                "Hi {{ first_name }},\n\nA short case study you might like: {{ content_link }}\n\n{{ rep }}",
+                f"{GUIDE}/case-study",
+            ),
+            (
+                3,
+                "email",
+                "The pricing guide for {{ company }}",
+                "Hi {{ first_name }},\n\nWhat it costs and what it returns: {{ content_link }}\n\n{{ rep }}",
+                f"{GUIDE}/pricing-guide",
+            ),
+            (
+                4,
+                "call",
+                "",
+                "Call {{ first_name }} at {{ company }}: did the pricing guide answer their questions?",
+                "",
+            ),
+            (
+                5,
+                "email",
+                "Join our live demo, {{ first_name }}",
+                "Hi {{ first_name }},\n\nSee it live and ask anything: {{ content_link }}\n\n{{ rep }}",
+                f"{GUIDE}/webinar",
+            ),
         ],
     },
     {
@@ -42,10 +66,28 @@ DEFAULT_TRACKS = [
         "audience_reasons": ["no_budget", "no_response"],
         "is_default_return": True,
         "steps": [
-            (0, "email", "A guide to lead scoring for {{ company }}", "Hi {{ first_name }},\n\nOur guide: {{ content_link }}\n\n{{ rep }}", f"{GUIDE}/lead-scoring-guide"),
-            (7, "email", "Five funnel metrics that matter", "Hi {{ first_name }},\n\n{{ content_link }}\n\n{{ rep }}", f"{GUIDE}/funnel-metrics"),
+            (
+                0,
+                "email",
+                "A guide to lead scoring for {{ company }}",
+                "Hi {{ first_name }},\n\nOur guide: {{ content_link }}\n\n{{ rep }}",
+                f"{GUIDE}/lead-scoring-guide",
+            ),
+            (
+                7,
+                "email",
+                "Five funnel metrics that matter",
+                "Hi {{ first_name }},\n\n{{ content_link }}\n\n{{ rep }}",
+                f"{GUIDE}/funnel-metrics",
+            ),
             (7, "social", "", "Connect with {{ first_name }} and share the funnel metrics post", ""),
-            (10, "email", "How marketing and sales agree on a lead", "Hi {{ first_name }},\n\n{{ content_link }}\n\n{{ rep }}", f"{GUIDE}/lead-definition"),
+            (
+                10,
+                "email",
+                "How marketing and sales agree on a lead",
+                "Hi {{ first_name }},\n\n{{ content_link }}\n\n{{ rep }}",
+                f"{GUIDE}/lead-definition",
+            ),
         ],
     },
     {
@@ -55,9 +97,27 @@ DEFAULT_TRACKS = [
         "audience_grades": ["D"],
         "audience_reasons": [],
         "steps": [
-            (0, "email", "Welcome, {{ first_name }}", "Hi {{ first_name }},\n\nHere is what we write about: {{ content_link }}\n\n{{ rep }}", f"{GUIDE}/newsletter"),
-            (30, "email", "This month in revenue operations", "Hi {{ first_name }},\n\n{{ content_link }}\n\n{{ rep }}", f"{GUIDE}/monthly"),
-            (30, "email", "Still a fit, {{ first_name }}?", "Hi {{ first_name }},\n\nOur latest report: {{ content_link }}\n\n{{ rep }}", f"{GUIDE}/report"),
+            (
+                0,
+                "email",
+                "Welcome, {{ first_name }}",
+                "Hi {{ first_name }},\n\nHere is what we write about: {{ content_link }}\n\n{{ rep }}",
+                f"{GUIDE}/newsletter",
+            ),
+            (
+                30,
+                "email",
+                "This month in revenue operations",
+                "Hi {{ first_name }},\n\n{{ content_link }}\n\n{{ rep }}",
+                f"{GUIDE}/monthly",
+            ),
+            (
+                30,
+                "email",
+                "Still a fit, {{ first_name }}?",
+                "Hi {{ first_name }},\n\nOur latest report: {{ content_link }}\n\n{{ rep }}",
+                f"{GUIDE}/report",
+            ),
         ],
     },
 ]
@@ -84,7 +144,15 @@ def default_tracks_ensure(*, owner=None) -> list[Track]:
                 is_default_return=default,
             )
             Step.objects.bulk_create(
-                Step(track=track, position=i, wait_days=wait, channel=channel, subject=subject, body=body, content_url=url)
+                Step(
+                    track=track,
+                    position=i,
+                    wait_days=wait,
+                    channel=channel,
+                    subject=subject,
+                    body=body,
+                    content_url=url,
+                )
                 for i, (wait, channel, subject, body, url) in enumerate(spec["steps"], start=1)
             )
         tracks.append(track)

@@ -53,7 +53,7 @@ class StepForm(forms.Form):
     body = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 5}),
-        help_text="Merge fields: " + ", ".join("{{ %s }}" % name for name in MERGE_FIELDS),
+        help_text="Merge fields: " + ", ".join(f"{{{{ {name} }}}}" for name in MERGE_FIELDS),
     )
     content_url = forms.URLField(max_length=500, required=False, label="Content link", assume_scheme="https")
     skip_if = forms.ChoiceField(choices=SKIP_IF_CHOICES, required=False, label="Skip if")

@@ -99,7 +99,9 @@ class Step(models.Model):
         ordering = ["track", "position"]
         constraints = [
             models.UniqueConstraint(fields=["track", "position"], name="step_position_unique"),
-            models.CheckConstraint(condition=~models.Q(channel="email") | ~models.Q(subject=""), name="step_email_subject"),
+            models.CheckConstraint(
+                condition=~models.Q(channel="email") | ~models.Q(subject=""), name="step_email_subject"
+            ),
             models.CheckConstraint(condition=models.Q(channel__in=["email", "call", "social"]), name="step_channel"),
         ]
 

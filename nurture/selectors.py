@@ -17,9 +17,7 @@ def track_list() -> QuerySet[Track]:
         step_count=Count("steps", distinct=True),
         active_count=Count("enrolments", filter=Q(enrolments__status="active"), distinct=True),
         enrolled_count=Count("enrolments", distinct=True),
-        sales_ready_count=Count(
-            "enrolments", filter=Q(enrolments__exit_reason=ExitReason.SALES_READY), distinct=True
-        ),
+        sales_ready_count=Count("enrolments", filter=Q(enrolments__exit_reason=ExitReason.SALES_READY), distinct=True),
     )
 
 
@@ -66,12 +64,16 @@ def track_results(*, track: Track) -> TrackResults:
     enrolments = Enrolment.objects.filter(track=track)
     steps = list(track.steps.order_by("position"))
     waiting = dict(
-        enrolments.filter(status="active").values_list("next_step").annotate(n=Count("id")).values_list("next_step", "n")
+        enrolments.filter(status="active")
+        .values_list("next_step")
+        .annotate(n=Count("id"))
+        .values_list("next_step", "n")
     )
     exits = dict(
-        enrolments.filter(status="exited").values_list("exit_reason").annotate(n=Count("id")).values_list(
-            "exit_reason", "n"
-        )
+        enrolments.filter(status="exited")
+        .values_list("exit_reason")
+        .annotate(n=Count("id"))
+        .values_list("exit_reason", "n")
     )
     return TrackResults(
         enrolled=enrolments.count(),
@@ -91,9 +93,7 @@ def tasks_open(*, track: Track | None = None) -> QuerySet[Delivery]:
 
 def lead_enrolment(*, lead: Lead) -> dict:
     """Return the lead's active enrolment and next step, its last enrolment, and its email suppression."""
-    active = (
-        Enrolment.objects.filter(lead=lead, status="active").select_related("track", "next_step").first()
-    )
+    active = Enrolment.objects.filter(lead=lead, status="active").select_related("track", "next_step").first()
     last = None
     if active is None:
         last = Enrolment.objects.filter(lead=lead).select_related("track").order_by("-enrolled_at", "-pk").first()

@@ -238,7 +238,9 @@ def enrol_bulk_view(request: HttpRequest) -> HttpResponse:
         return redirect(back)
     track = form.cleaned_data["track"]
     if result.enrolled:
-        messages.success(request, f"Enrolled {result.enrolled} lead{'s' if result.enrolled != 1 else ''} in {track.name}.")
+        messages.success(
+            request, f"Enrolled {result.enrolled} lead{'s' if result.enrolled != 1 else ''} in {track.name}."
+        )
     for line in result.refused[:10]:
         messages.warning(request, line)
     if len(result.refused) > 10:

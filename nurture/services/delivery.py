@@ -27,6 +27,9 @@ from nurture.tokens import click_token, unsubscribe_token
 
 logger = logging.getLogger(__name__)
 BATCH = 200
+# After its last step a lead stays in the track this long before the track counts as completed, so a
+# response to the last touch (a click that makes it sales-ready) is credited to this track.
+COMPLETE_AFTER_DAYS = 7
 
 
 def absolute(path: str) -> str:
@@ -52,7 +55,11 @@ class Claim:
 
 def _complete(enrolment: Enrolment, now: dt.datetime) -> None:
     Enrolment.objects.filter(pk=enrolment.pk).update(
-        status=Enrolment.Status.EXITED, exit_reason=ExitReason.COMPLETED, exited_at=now, next_due_at=None, next_step=None
+        status=Enrolment.Status.EXITED,
+        exit_reason=ExitReason.COMPLETED,
+        exited_at=now,
+        next_due_at=None,
+        next_step=None,
     )
     track = enrolment.track
     if track.on_complete == Track.OnComplete.RECYCLE and track.recycle_track_id:
@@ -123,7 +130,7 @@ def _claim(*, enrolment_id: int, now: dt.datetime) -> Claim | None:
     following = enrolment.track.steps.filter(position__gt=step.position).order_by("position").first()
     Enrolment.objects.filter(pk=enrolment.pk).update(
         next_step=following,
-        next_due_at=now + dt.timedelta(days=following.wait_days if following else 0),
+        next_due_at=now + dt.timedelta(days=following.wait_days if following else COMPLETE_AFTER_DAYS),
         steps_done=enrolment.steps_done + 1,
     )
     return Claim(delivery_id=delivery.pk, send_email=status == Delivery.Status.CLAIMED)
@@ -191,8 +198,11 @@ def _send(delivery_id: int, now: dt.datetime) -> bool:
                 kind=ActivityKind.NURTURE_EMAIL,
                 source="nurture",
                 occurred_at=now,
-                payload={"track": delivery.enrolment.track.name, "step": delivery.step.position,
-                         "subject": render(delivery.step.subject, merge_values(lead=delivery.lead, rep_name=""))},
+                payload={
+                    "track": delivery.enrolment.track.name,
+                    "step": delivery.step.position,
+                    "subject": render(delivery.step.subject, merge_values(lead=delivery.lead, rep_name="")),
+                },
             )
             touches_add(lead_id=delivery.lead_id)
     return True

@@ -25,9 +25,7 @@ def click_record(*, token: str) -> str | None:
     from scoring.services import leads_score
 
     delivery_id = click_delivery_id(token)
-    delivery = (
-        Delivery.objects.select_related("step__track").filter(pk=delivery_id).first() if delivery_id else None
-    )
+    delivery = Delivery.objects.select_related("step__track").filter(pk=delivery_id).first() if delivery_id else None
     if delivery is None or not delivery.step.content_url:
         return None
     with transaction.atomic():
@@ -36,7 +34,11 @@ def click_record(*, token: str) -> str | None:
             kind=ActivityKind.EMAIL_CLICK,
             source="nurture",
             occurred_at=timezone.now(),
-            payload={"track": delivery.step.track.name, "step": delivery.step.position, "url": delivery.step.content_url},
+            payload={
+                "track": delivery.step.track.name,
+                "step": delivery.step.position,
+                "url": delivery.step.content_url,
+            },
         )
     # Scoring right away (the dirty-lead beat would within seconds): a click that makes the lead
     # sales-ready hands it to a rep, and routing ends its enrolment as sales-ready in that transaction.
@@ -50,7 +52,9 @@ def click_record(*, token: str) -> str | None:
 
 @transaction.atomic
 def _suppress(*, lead_id: int, reason: str, detail: str = "") -> bool:
-    suppression, created = Suppression.objects.get_or_create(lead_id=lead_id, defaults={"reason": reason, "detail": detail})
+    suppression, created = Suppression.objects.get_or_create(
+        lead_id=lead_id, defaults={"reason": reason, "detail": detail}
+    )
     exit_reason = ExitReason.UNSUBSCRIBED if reason == Suppression.Reason.UNSUBSCRIBED else ExitReason.BOUNCED
     enrolment_exit(lead_id=lead_id, reason=exit_reason)
     if created:

@@ -217,7 +217,9 @@ def leads_graded_route(*, limit: int = 500) -> int:
 
 def routing_pending_apply(*, limit: int = 500) -> int:
     """Apply pending nurture decisions whose track has gone live since they were made."""
-    live = [f"{NURTURE_ROUTE_PREFIX}{slug}" for slug in Track.objects.filter(status="active").values_list("slug", flat=True)]
+    live = [
+        f"{NURTURE_ROUTE_PREFIX}{slug}" for slug in Track.objects.filter(status="active").values_list("slug", flat=True)
+    ]
     applied = 0
     pending = RoutingDecision.objects.filter(status=RoutingDecision.Status.PENDING, route__in=live).order_by("pk")
     for decision in list(pending[:limit]):

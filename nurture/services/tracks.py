@@ -116,8 +116,8 @@ def _step_check(step: Step) -> None:
     for label, text in (("subject", step.subject), ("body", step.body)):
         unknown = unknown_fields(text)
         if unknown:
-            known = ", ".join("{{ %s }}" % name for name in MERGE_FIELDS)
-            names = ", ".join("{{ %s }}" % name for name in unknown)
+            known = ", ".join(f"{{{{ {name} }}}}" for name in MERGE_FIELDS)
+            names = ", ".join(f"{{{{ {name} }}}}" for name in unknown)
             raise ApplicationError(f"Unknown merge field {names} in the {label}. Known fields: {known}.")
     if "content_link" in (step.body or "") and not step.content_url:
         raise ApplicationError("The body uses {{ content_link }}: give the step a content link.")

@@ -40,17 +40,17 @@ def track(marketer):
 
 def b_lead(**fields) -> Lead:
     """A lead the default definition grades B (67 points): one more email click (+3) makes it an A."""
-    values = dict(
-        first_name="Bea",
-        company_name="Acme Corp",
-        title="VP Engineering",
-        authority="decision_maker",
-        employees=500,
-        industry="software",
-        timeframe="now",
-        budget=1000,
-        country="US",
-    )
+    values = {
+        "first_name": "Bea",
+        "company_name": "Acme Corp",
+        "title": "VP Engineering",
+        "authority": "decision_maker",
+        "employees": 500,
+        "industry": "software",
+        "timeframe": "now",
+        "budget": 1000,
+        "country": "US",
+    }
     values.update(fields)
     return LeadFactory(**values)
 

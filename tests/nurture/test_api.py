@@ -55,4 +55,6 @@ def test_a_rep_may_not_use_the_nurture_api(alice, track):
     client = APIClient()
     client.force_authenticate(alice)
     assert client.get("/api/nurture/tracks/").status_code == 403
-    assert client.post("/api/nurture/enrolments/", {"lead_id": 1, "track": "accelerate"}, format="json").status_code == 403
+    assert (
+        client.post("/api/nurture/enrolments/", {"lead_id": 1, "track": "accelerate"}, format="json").status_code == 403
+    )

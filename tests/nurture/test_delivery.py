@@ -15,8 +15,8 @@ from leads.models import Activity, Lead
 from leads.models.activity import ActivityKind
 from nurture.models import Delivery, Enrolment, ExitReason, Suppression, Track
 from nurture.services.delivery import enrolment_advance, enrolments_advance_due, task_complete
-from nurture.services.enrolment import enrolment_create
 from nurture.services.engagement import unsubscribe_record
+from nurture.services.enrolment import enrolment_create
 from nurture.services.tracks import track_update
 from nurture.tokens import unsubscribe_token
 from tests.nurture.conftest import nurture_lead, three_step_track
@@ -42,7 +42,9 @@ def test_steps_go_out_in_order_after_their_waits_and_count_as_touches(track, mar
 
     assert enrolments_advance_due(now=start + 5 * DAY + dt.timedelta(minutes=2)) == 1
     assert mail.outbox[1].subject == "Case study for Acme Corp"
-    enrolments_advance_due(now=start + 5 * DAY + dt.timedelta(minutes=3))
+    enrolments_advance_due(now=start + 6 * DAY)
+    assert Enrolment.objects.get(lead=lead).status == "active"  # a week to respond to the last touch
+    enrolments_advance_due(now=start + 12 * DAY + dt.timedelta(minutes=3))
 
     lead.refresh_from_db()
     assert lead.nurture_touches == 3
@@ -115,15 +117,17 @@ def test_a_step_is_skipped_when_the_lead_already_did_what_it_asks(marketer):
 def test_a_completed_lead_is_recycled_into_another_track_after_n_days(marketer):
     later = three_step_track(by=marketer, slug="long-term", name="Long term")
     first = three_step_track(by=marketer, slug="short", name="Short")
-    track_update(track=first, by=marketer, on_complete=Track.OnComplete.RECYCLE, recycle_track=later, recycle_after_days=30)
+    track_update(
+        track=first, by=marketer, on_complete=Track.OnComplete.RECYCLE, recycle_track=later, recycle_after_days=30
+    )
     lead = nurture_lead()
     start = timezone.now()
     enrolment_create(lead=lead, track=first, at=start)
-    for minutes, days in enumerate((0, 2, 5, 5)):
+    for minutes, days in enumerate((0, 2, 5, 12)):
         enrolments_advance_due(now=start + days * DAY + dt.timedelta(minutes=minutes))
     recycled = Enrolment.objects.get(lead=lead, status="active")
     assert (recycled.track, recycled.source) == (later, "recycle")
-    assert recycled.next_due_at >= start + 35 * DAY
+    assert recycled.next_due_at >= start + 42 * DAY
 
 
 @pytest.mark.django_db

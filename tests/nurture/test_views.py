@@ -38,7 +38,10 @@ def test_the_track_list_shows_counts_and_routes_waiting_for_a_missing_track(clie
 
 def test_a_marketer_builds_a_track_step_by_step(client, marketer):
     client.force_login(marketer)
-    response = client.post(reverse("nurture:create"), {"name": "Educate", "on_complete": "park", "recycle_after_days": 30, "audience_grades": ["C"]})
+    response = client.post(
+        reverse("nurture:create"),
+        {"name": "Educate", "on_complete": "park", "recycle_after_days": 30, "audience_grades": ["C"]},
+    )
     track = Track.objects.get(slug="educate")
     assert response.status_code == 302 and track.audience_grades == ["C"] and track.status == "draft"
 
@@ -64,8 +67,14 @@ def test_a_marketer_builds_a_track_step_by_step(client, marketer):
     ("data", "message"),
     [
         ({"channel": "email", "subject": "", "body": "Hi"}, "An email step needs a subject."),
-        ({"channel": "email", "subject": "Hi {{ nickname }}", "body": "x"}, "Unknown merge field {{ nickname }} in the subject"),
-        ({"channel": "email", "subject": "Hi", "body": "Hi {{ frist_name }}"}, "Unknown merge field {{ frist_name }} in the body"),
+        (
+            {"channel": "email", "subject": "Hi {{ nickname }}", "body": "x"},
+            "Unknown merge field {{ nickname }} in the subject",
+        ),
+        (
+            {"channel": "email", "subject": "Hi", "body": "Hi {{ frist_name }}"},
+            "Unknown merge field {{ frist_name }} in the body",
+        ),
     ],
 )
 def test_a_bad_step_is_refused_with_a_message_naming_the_problem(client, marketer, track, data, message):
@@ -113,7 +122,9 @@ def test_a_tracked_click_records_an_email_click_and_redirects_only_to_the_steps_
     assert client.get(reverse("nurture:click", args=["forged"])).status_code == 400
 
 
-def test_a_click_that_makes_the_lead_sales_ready_sends_it_to_a_rep_and_ends_the_enrolment(client, track, sales_team, alice):
+def test_a_click_that_makes_the_lead_sales_ready_sends_it_to_a_rep_and_ends_the_enrolment(
+    client, track, sales_team, alice
+):
     from scoring.services import leads_score
 
     lead = b_lead()
@@ -155,7 +166,9 @@ def test_a_marketer_bulk_enrols_ticked_leads_from_the_lead_list(client, marketer
     assert 'form="bulk-enrol"' in page and "Enrol in track" in page
 
     response = client.post(
-        reverse("nurture:enrol"), {"track": track.pk, "lead": [leads[0].pk, leads[1].pk], "next": "/leads/"}, follow=True
+        reverse("nurture:enrol"),
+        {"track": track.pk, "lead": [leads[0].pk, leads[1].pk], "next": "/leads/"},
+        follow=True,
     )
 
     assert "Enrolled 2 leads in Accelerate" in response.content.decode()
