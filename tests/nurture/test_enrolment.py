@@ -131,3 +131,26 @@ def test_a_lead_sales_accepts_exits_as_worked_by_sales_when_its_step_falls_due(t
     enrolments_advance_due()
     enrolment = Enrolment.objects.get(lead=lead)
     assert (enrolment.status, enrolment.exit_reason) == ("exited", ExitReason.WORKED_BY_SALES)
+
+
+def test_when_b_is_sales_ready_a_b_mql_routed_to_nurture_moves_back_to_nurture_while_enrolled(track):
+    from leads.selectors_uld import uld_active
+
+    version = uld_active()
+    version.sales_ready_min_grade = "B"
+    version.save(update_fields=["sales_ready_min_grade"])
+    lead = b_lead()
+
+    leads_score(lead_ids=[lead.pk])
+
+    lead.refresh_from_db()
+    assert lead.stage == Stage.NURTURE
+    assert Enrolment.objects.get(lead=lead, status="active").track == track
+    assert RoutingDecision.objects.get(lead=lead).status == RoutingDecision.Status.DONE
+
+
+def test_a_slug_that_would_shadow_a_nurture_page_is_refused(marketer):
+    from nurture.services.tracks import track_create
+
+    with pytest.raises(ApplicationError, match="reserved"):
+        track_create(by=marketer, name="New")
