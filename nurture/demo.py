@@ -165,7 +165,7 @@ def demo_enrolments_seed(*, limit: int = 80, seed: int = 42, now: dt.datetime | 
     rng = random.Random(seed)
     by_grade = {g: t for t in Track.objects.filter(status=Track.Status.ACTIVE) for g in t.audience_grades}
     leads = (
-        Lead.objects.filter(stage=Stage.NURTURE, grade__in=list(by_grade))
+        Lead.objects.filter(stage=Stage.NURTURE, owner__isnull=True, grade__in=list(by_grade))
         .exclude(nurture_enrolments__status=Enrolment.Status.ACTIVE)
         .order_by("pk")[:limit]
     )

@@ -119,11 +119,11 @@ class Enrolment(models.Model):
         EXITED = "exited", "Exited"
 
     class Source(models.TextChoices):
-        ROUTING = "routing", "ULD routing"
-        REJECTION = "rejection", "Returned by sales"
-        MANUAL = "manual", "By hand"
-        RECYCLE = "recycle", "Recycled"
-        API = "api", "API"
+        ROUTING = "routing", "the ULD routing"
+        REJECTION = "rejection", "a return from sales"
+        MANUAL = "manual", "enrolment by hand"
+        RECYCLE = "recycle", "recycling"
+        API = "api", "the API"
 
     lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="nurture_enrolments")
     track = models.ForeignKey(Track, on_delete=models.PROTECT, related_name="enrolments")

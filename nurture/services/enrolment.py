@@ -174,8 +174,13 @@ def lead_returned_enrol(*, lead: Lead, reason_code: str, by=None) -> Enrolment |
     if track is None:
         return None
     enrolment_exit(lead_id=lead.pk, reason=ExitReason.WORKED_BY_SALES)
-    with transaction.atomic():
-        return enrolment_create(lead=lead, track=track, source=Enrolment.Source.REJECTION, by=by)
+    try:
+        with transaction.atomic():
+            return enrolment_create(lead=lead, track=track, source=Enrolment.Source.REJECTION, by=by)
+    except ApplicationError as exc:
+        # The rep's rejection stands either way; the lead waits in nurture, parked, for marketing.
+        logger.warning("returned lead %s not enrolled in %s: %s", lead.pk, track.slug, exc.message)
+        return None
 
 
 def leads_graded_route(*, limit: int = 500) -> int:
