@@ -42,6 +42,9 @@ app.conf.beat_schedule = {
     "queue-digests": {"task": "leads.tasks.queue_digests_send", "schedule": 900.0},
     # Scores leads with new activity (marked dirty by a trigger) within seconds, many leads per statement.
     "scoring-dirty-leads": {"task": "scoring.tasks.score_dirty_leads", "schedule": 10.0},
+    # Nurture: enrols graded inquiries as the ULD routes them and sends due steps; each (enrolment, step)
+    # has one delivery row (unique), so overlapping runs or a redelivered task never send a step twice.
+    "nurture-advance": {"task": "nurture.tasks.nurture_advance", "schedule": 60.0},
     # Re-scores everyone each night so engagement points fade (half-lives, expiry windows) as time passes.
     "scoring-nightly-decay": {
         "task": "scoring.tasks.rescore_all",

@@ -16,6 +16,7 @@ urlpatterns = [
     path("queue/", include("leads.urls_queue")),
     path("scoring/", include("scoring.urls")),
     path("nurture/", include("nurture.urls")),
+    path("api/nurture/", include("nurture.urls_api")),
     path("reports/", include("reporting.urls")),
     path("api/", include("leads.api.urls")),
     path("tokens/", include("leads.urls_tokens")),

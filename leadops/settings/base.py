@@ -248,6 +248,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # How long a worker or beat may be silent before the status page shows it down.
 LEADOPS_HEARTBEAT_STALE_SECONDS = int(os.environ.get("LEADOPS_HEARTBEAT_STALE_SECONDS", "180"))
+# The site's address as people reach it: nurture emails carry absolute links (tracked clicks, unsubscribe).
+LEADOPS_BASE_URL = os.environ.get("LEADOPS_BASE_URL") or "http://127.0.0.1:8000"
 
 LOGGING = {
     "version": 1,

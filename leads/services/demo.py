@@ -27,6 +27,7 @@ from leads.lifecycle import Stage
 from leads.models import Activity, AssignmentRule, Campaign, CampaignKind, Lead, Profile, RuleField, SourceChannel, Team
 from leads.models.activity import SALES_TOUCH_KINDS, ActivityKind
 from leads.services.lifecycle import StageStep, leads_bulk_create_with_history
+from nurture.demo import default_tracks_ensure, demo_enrolments_seed
 
 DEMO_SOURCE = "demo"
 MAX_LEADS = 50_000
@@ -96,6 +97,7 @@ def demo_seed(*, leads: int = 3000, seed: int = 42, now: dt.datetime | None = No
     if not 1 <= leads <= MAX_LEADS:
         raise ApplicationError(f"The demo needs between 1 and {MAX_LEADS:,} leads (asked for {leads:,}).")
     if demo_is_seeded():
+        default_tracks_ensure()
         return DemoSeedResult(created=False)
     now = (now or timezone.now()).replace(microsecond=0)
     rng = random.Random(seed)
@@ -109,6 +111,9 @@ def demo_seed(*, leads: int = 3000, seed: int = 42, now: dt.datetime | None = No
     created = leads_bulk_create_with_history(leads=objs, histories=histories, reason="Demo data")
     # The activities hold the lead objects, which have their ids now.
     Activity.objects.bulk_create(activities, batch_size=2000)
+    # The nurture tracks the default ULD routes name, and some nurture leads already on their way.
+    default_tracks_ensure(owner=users["marketer"])
+    demo_enrolments_seed(seed=seed, now=now)
     return DemoSeedResult(
         created=True,
         users=len(users),

@@ -17,12 +17,13 @@ from leads.lifecycle import Stage
 from leads.models import Activity, Lead
 from leads.models.activity import ActivityKind
 from leads.models.queue import AssignmentKind
-from leads.queue_policy import Route, active_policy
+from leads.queue_policy import NO_RESPONSE_CODE, Route, active_policy
 from leads.roles import Role, has_role, is_admin
 from leads.selectors import lead_scope
 from leads.services.activities import activity_record
 from leads.services.assignment import _set_owner, lead_release
 from leads.services.lifecycle import lead_create, lead_stage_change
+from nurture.services.enrolment import lead_returned_enrol
 
 TOUCH_KINDS = {
     "call": ActivityKind.CALL,
@@ -121,6 +122,7 @@ def lead_reject(
     if reason.route == Route.RETURN_TO_NURTURE:
         lead_stage_change(lead=locked, to_stage=Stage.NURTURE, by=by, reason=text, expected_stage=locked.stage)
         lead_release(lead=locked, by=by, reason=text)
+        lead_returned_enrol(lead=locked, reason_code=reason.code, by=by)
     else:
         lead_stage_change(lead=locked, to_stage=Stage.DISQUALIFIED, by=by, reason=text, expected_stage=locked.stage)
     if "referral" in payload:
@@ -179,6 +181,7 @@ def lead_no_response(*, lead: Lead, by, expected_stage: str | None = None) -> Le
     text = f"No response after {locked.sales_touches} touches"
     lead_stage_change(lead=locked, to_stage=Stage.NURTURE, by=by, reason=text, expected_stage=locked.stage)
     lead_release(lead=locked, by=by, reason=text)
+    lead_returned_enrol(lead=locked, reason_code=NO_RESPONSE_CODE, by=by)
     return _refresh(lead)
 
 

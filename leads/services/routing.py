@@ -33,4 +33,9 @@ def lead_route(
     if route == SALES_REP_ROUTE and lead_assign_auto(lead=lead, at=at):
         decision.status = RoutingDecision.Status.DONE
         decision.save(update_fields=["status"])
+    # Nurture enrols on a nurture route (or leaves it pending until the track exists) and ends a nurture
+    # enrolment as sales-ready on a sales route, in this transaction.
+    from nurture.services.enrolment import routing_decision_apply
+
+    routing_decision_apply(decision=decision)
     return decision
