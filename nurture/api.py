@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from leadops.errors import ApplicationError
+from leads.api.permissions import TokenHasScope
 from leads.roles import Role, has_role, is_admin
 from leads.selectors import lead_get
 from nurture import selectors
@@ -54,7 +55,7 @@ class TrackPagination(CursorPagination):
 class TrackListAPIView(ListAPIView):
     """Every track with its counts."""
 
-    permission_classes = [permissions.IsAuthenticated, IsMarketer]
+    permission_classes = [permissions.IsAuthenticated, TokenHasScope, IsMarketer]
     required_scopes = {"leads:read"}
     serializer_class = TrackSerializer
     pagination_class = TrackPagination
@@ -88,7 +89,7 @@ def _error(exc: ApplicationError) -> Response:
 class EnrolmentCreateAPIView(APIView):
     """Enrol a lead in an active track (it moves to nurture); 409 if it is already enrolled."""
 
-    permission_classes = [permissions.IsAuthenticated, IsMarketer]
+    permission_classes = [permissions.IsAuthenticated, TokenHasScope, IsMarketer]
     required_scopes = {"nurture:write"}
 
     def post(self, request: Request) -> Response:
@@ -111,7 +112,7 @@ class EnrolmentCreateAPIView(APIView):
 class LeadEnrolmentAPIView(APIView):
     """GET the lead's active enrolment; DELETE takes the lead out of its track (it stays in nurture)."""
 
-    permission_classes = [permissions.IsAuthenticated, IsMarketer]
+    permission_classes = [permissions.IsAuthenticated, TokenHasScope, IsMarketer]
     required_scopes = {"GET": {"leads:read"}, "DELETE": {"nurture:write"}}
 
     def get(self, request: Request, lead_id: int) -> Response:
