@@ -17,6 +17,9 @@ urlpatterns = [
     path("scoring/", include("scoring.urls")),
     path("nurture/", include("nurture.urls")),
     path("reports/", include("reporting.urls")),
+    path("integrations/webhooks/", include("leads.urls_webhooks")),
+    # Before any `api/` include, so the events endpoint is not shadowed by a catch-all API router.
+    path("api/events/", include("leads.urls_events")),
     path("system/status/", views_system.system_status_view, name="system_status"),
     path("admin/", admin.site.urls),
 ]

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from .activity import Activity, ActivityKind
 from .campaign import Campaign, CampaignKind
+from .events import Event, EventStatus, EventType
 from .imports import (
     DuplicatePolicy,
     ImportChange,
@@ -27,6 +28,7 @@ from .queue import (
 from .stage_change import StageChange
 from .system import Heartbeat
 from .uld import RejectionReason, RoutingDecision, ULDSignOff, ULDStatus, ULDVersion
+from .webhooks import DeliveryKind, DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "AssignmentKind",
@@ -42,7 +44,12 @@ __all__ = [
     "ActivityKind",
     "Campaign",
     "CampaignKind",
+    "DeliveryKind",
+    "DeliveryStatus",
     "DuplicatePolicy",
+    "Event",
+    "EventStatus",
+    "EventType",
     "Heartbeat",
     "ImportChange",
     "ImportChangeAction",
@@ -62,4 +69,7 @@ __all__ = [
     "ULDSignOff",
     "ULDStatus",
     "ULDVersion",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]
