@@ -38,9 +38,7 @@ def record(marketer, *events: EventInput, scope: str | None = None):
     return events_record(scope=scope or event_scope(user=marketer), user=marketer, events=list(events))
 
 
-def test_a_new_event_is_stored_received_and_handed_over_only_after_commit(
-    marketer, django_capture_on_commit_callbacks
-):
+def test_a_new_event_is_stored_received_and_handed_over_only_after_commit(marketer, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         [result] = record(marketer, visit())
     event = Event.objects.get()
@@ -220,7 +218,7 @@ def test_eight_concurrent_posts_of_one_event_store_it_once_and_create_it_once(ha
     for round_ in range(5):
         results: list = []
         batch = [visit(f"race-{round_}"), visit(f"race-{round_}-b", email="b@example.com")]
-        assert _in_threads(8, lambda i: results.extend(record(sender, *batch))) == []
+        assert _in_threads(8, lambda i, results=results, batch=batch: results.extend(record(sender, *batch))) == []
         assert Event.objects.filter(key__startswith=f"race-{round_}").count() == 2
         assert sum(r.created for r in results) == 2
         assert len({r.uuid for r in results}) == 2
