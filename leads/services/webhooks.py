@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Max
 from django.utils import timezone
 
 from leadops.errors import ApplicationError
@@ -308,9 +308,11 @@ _OPENER = urllib.request.build_opener(_NoRedirects)
 @transaction.atomic
 def _attempt_record(*, delivery: WebhookDelivery, code: int | None, body: str, error: str, duration: int) -> None:
     now = timezone.now()
+    # Numbered across hand retries too (they restart `attempts`, the budget, from zero).
+    last = delivery.attempt_log.aggregate(last=Max("number"))["last"] or 0
     WebhookAttempt.objects.create(
         delivery=delivery,
-        number=delivery.attempts,
+        number=last + 1,
         at=now,
         response_code=code,
         response_body=body,
