@@ -45,9 +45,10 @@ class Receiver:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 timestamp = self.headers["X-Leadops-Timestamp"]
-                expected = "sha256=" + hmac.new(
-                    receiver.secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256
-                ).hexdigest()
+                expected = (
+                    "sha256="
+                    + hmac.new(receiver.secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+                )
                 valid = hmac.compare_digest(expected, self.headers["X-Leadops-Signature"])
                 receiver.requests.append(
                     {"headers": dict(self.headers), "body": json.loads(body), "valid": valid, "path": self.path}
