@@ -372,3 +372,11 @@ def test_deactivate_and_retry_from_the_pages(client, admin_user, receiver, sent,
     endpoint.refresh_from_db()
     assert not endpoint.active and endpoint.deactivated_at is not None
     assert "deactivated" in client.post(reverse("webhooks:test", args=[endpoint.pk]), follow=True).content.decode()
+
+
+def test_the_delivery_log_refreshes_as_an_htmx_partial(client, admin_user):
+    endpoint = WebhookEndpoint.objects.create(name="CRM", url="https://crm.example/hook")
+    client.force_login(admin_user)
+    response = client.get(reverse("webhooks:detail", args=[endpoint.pk]), headers={"HX-Request": "true"})
+    assert [t.name for t in response.templates][0] == "leads/webhooks/_deliveries.html"
+    assert "Nothing sent yet." in response.content.decode() and "<h1>" not in response.content.decode()
