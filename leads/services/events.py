@@ -132,7 +132,8 @@ def events_record(*, scope: str, user, events: list[EventInput]) -> list[EventRe
                 )
         new_ids = sorted(row.pk for row in stored.values() if row.uuid in mine)
         if new_ids:
-            transaction.on_commit(lambda: events_hand_over(event_ids=new_ids))
+            # robust: the events are committed, so nothing after this may turn the answer into an error.
+            transaction.on_commit(lambda: events_hand_over(event_ids=new_ids), robust=True)
     results = []
     seen: set[str] = set()
     for index, event in enumerate(events):

@@ -167,8 +167,11 @@ def webhook_delivery_retry(*, delivery: WebhookDelivery) -> WebhookDelivery:
 def _send_after_commit(ids: list[int]) -> None:
     from leads.tasks import webhook_delivery_send_task
 
-    # If the broker is down the deliveries stay due and the beat task sends them.
-    transaction.on_commit(lambda: tasks_send_safely(task=webhook_delivery_send_task, calls=[(pk,) for pk in ids]))
+    # If the broker is down the deliveries stay due and the beat task sends them; robust, because the
+    # stage change is already committed and must not be reported as failed.
+    transaction.on_commit(
+        lambda: tasks_send_safely(task=webhook_delivery_send_task, calls=[(pk,) for pk in ids]), robust=True
+    )
 
 
 def stage_change_payload(*, stage_change: StageChange, lead: Lead, delivery: uuid.UUID) -> dict[str, Any]:

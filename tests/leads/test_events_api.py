@@ -224,3 +224,15 @@ def test_concurrent_requests_with_one_event_id_store_one_event(handovers):
         thread.join(timeout=60)
     assert sorted(statuses) == [200] * 5 + [202]
     assert Event.objects.filter(key="same").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_hand_over_that_raises_after_commit_still_answers_202(client, monkeypatch):
+    def broken(*, event_ids):
+        raise RuntimeError("the database went away after the commit")
+
+    monkeypatch.setattr(events_service, "events_hand_over", broken)
+    client.force_login(UserFactory(username="integration", is_superuser=True))
+    response = post(client, {"id": "after-commit", "type": "web_visit", "email": "a@example.com"})
+    assert response.status_code == 202
+    assert Event.objects.get().status == "received"
