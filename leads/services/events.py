@@ -185,11 +185,12 @@ def events_redrive(*, now: dt.datetime | None = None, limit: int = 5000) -> int:
     """
     now = now or timezone.now()
     max_handovers = settings.LEADOPS_EVENTS_MAX_HANDOVERS
-    stale = Q(status=EventStatus.RECEIVED, received_at__lte=now - dt.timedelta(
-        seconds=settings.LEADOPS_EVENTS_REDRIVE_AFTER_SECONDS
-    )) | Q(status=EventStatus.QUEUED, handed_at__lte=now - dt.timedelta(
-        seconds=settings.LEADOPS_EVENTS_REQUEUE_AFTER_SECONDS
-    ))  # fmt: skip
+    unsent_since = now - dt.timedelta(seconds=settings.LEADOPS_EVENTS_REDRIVE_AFTER_SECONDS)
+    unrun_since = now - dt.timedelta(seconds=settings.LEADOPS_EVENTS_REQUEUE_AFTER_SECONDS)
+    stale = Q(status=EventStatus.RECEIVED, received_at__lte=unsent_since) | Q(
+        status=EventStatus.QUEUED, handed_at__lte=unrun_since
+    )
+    # Only successful hand-overs count, so a long broker outage never makes an event give up.
     Event.objects.filter(stale, attempts__gte=max_handovers).update(
         status=EventStatus.FAILED, error=f"Not processed after {max_handovers} hand-overs to the worker."
     )
