@@ -45,6 +45,12 @@ app.conf.beat_schedule = {
     # Nurture: enrols graded inquiries as the ULD routes them and sends due steps; each (enrolment, step)
     # has one delivery row (unique), so overlapping runs or a redelivered task never send a step twice.
     "nurture-advance": {"task": "nurture.tasks.nurture_advance", "schedule": 60.0},
+    # Behaviour events the broker did not take (down or paused when they arrived) or whose message was lost:
+    # hand them over again. Events are stored in PostgreSQL first and processing claims each, so no dupes.
+    "events-redrive": {"task": "leads.tasks.events_redrive_task", "schedule": 60.0},
+    # Webhook deliveries whose next attempt is due: retries with backoff, scheduled in the database so
+    # they survive worker restarts and a lost broker.
+    "webhooks-send-due": {"task": "leads.tasks.webhooks_send_due_task", "schedule": 15.0},
     # Re-scores everyone each night so engagement points fade (half-lives, expiry windows) as time passes.
     "scoring-nightly-decay": {
         "task": "scoring.tasks.rescore_all",

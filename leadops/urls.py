@@ -18,6 +18,9 @@ urlpatterns = [
     path("nurture/", include("nurture.urls")),
     path("api/nurture/", include("nurture.urls_api")),
     path("reports/", include("reporting.urls")),
+    path("integrations/webhooks/", include("leads.urls_webhooks")),
+    # Before any `api/` include, so the events endpoint is not shadowed by a catch-all API router.
+    path("api/events/", include("leads.urls_events")),
     path("api/", include("leads.api.urls")),
     path("tokens/", include("leads.urls_tokens")),
     path("system/status/", views_system.system_status_view, name="system_status"),

@@ -10,12 +10,14 @@ from leads.models import (
     AssignmentLog,
     AssignmentRule,
     Campaign,
+    Event,
     Heartbeat,
     Lead,
     Profile,
     Reminder,
     StageChange,
     Team,
+    WebhookDelivery,
 )
 
 
@@ -120,3 +122,34 @@ class APITokenAdmin(ReadOnlyAdmin):
     list_display = ("name", "kind", "user", "prefix", "scopes", "created_at", "last_used_at", "revoked_at")
     list_filter = ("kind",)
     raw_id_fields = ("user", "created_by")
+
+
+@admin.register(Event)
+class EventAdmin(admin.ModelAdmin):
+    """Read-only: events are written by the API and the processing task only."""
+
+    list_display = ("key", "type", "email", "lead", "status", "attempts", "received_at", "processed_at")
+    list_filter = ("status", "type")
+    search_fields = ("key", "email", "uuid")
+    raw_id_fields = ("lead", "activity", "submitted_by")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    """Read-only: the pages under Integrations → Webhooks manage endpoints and retries."""
+
+    list_display = ("uuid", "endpoint", "kind", "status", "attempts", "response_code", "next_attempt_at", "created_at")
+    list_filter = ("status", "kind", "endpoint")
+    raw_id_fields = ("lead", "stage_change")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -29,6 +29,7 @@ def nav_items(user) -> list[NavItem]:
     if is_admin(user) or has_role(user, Role.MARKETING):
         items.append(NavItem("Imports", reverse("imports:list")))
         items.append(NavItem("Nurture", reverse("nurture:list")))
+        items.append(NavItem("Webhooks", reverse("webhooks:list")))
 
     if is_admin(user) or has_role(user, *Role.values):
         items.append(NavItem("Lead definition", reverse("uld:index")))

@@ -57,3 +57,39 @@ def queue_sla_enforce() -> dict:
 def queue_digests_send() -> int:
     """Send each rep whose local morning has come their daily digest (once a day)."""
     return digests_send()
+
+
+# Behaviour events and outbound webhooks. Both services claim their work (a conditional update of the
+# event or of the delivery's due time), so a redelivered message does nothing twice.
+
+
+@shared_task(name="leads.tasks.events_process_task", **IDEMPOTENT_TASK_OPTIONS)
+def events_process_task(event_ids: list[int]) -> int:
+    """Record stored behaviour events as activities on their leads (once each)."""
+    from leads.services.events import events_process
+
+    return events_process(event_ids=event_ids)
+
+
+@shared_task(name="leads.tasks.events_redrive_task", **IDEMPOTENT_TASK_OPTIONS)
+def events_redrive_task() -> int:
+    """Hand over behaviour events the broker never took (it was down) or whose message was lost."""
+    from leads.services.events import events_redrive
+
+    return events_redrive()
+
+
+@shared_task(name="leads.tasks.webhook_delivery_send_task", **IDEMPOTENT_TASK_OPTIONS)
+def webhook_delivery_send_task(delivery_id: int) -> bool:
+    """Make one attempt of a due webhook delivery; the next attempt, if any, is scheduled in the database."""
+    from leads.services.webhooks import webhook_delivery_attempt
+
+    return webhook_delivery_attempt(delivery_id=delivery_id)
+
+
+@shared_task(name="leads.tasks.webhooks_send_due_task", **IDEMPOTENT_TASK_OPTIONS)
+def webhooks_send_due_task() -> int:
+    """Send every webhook delivery whose next attempt has come (retries and missed hand-overs)."""
+    from leads.services.webhooks import webhook_deliveries_send_due
+
+    return webhook_deliveries_send_due()

@@ -251,6 +251,27 @@ LEADOPS_HEARTBEAT_STALE_SECONDS = int(os.environ.get("LEADOPS_HEARTBEAT_STALE_SE
 # The site's address as people reach it: nurture emails carry absolute links (tracked clicks, unsubscribe).
 LEADOPS_BASE_URL = os.environ.get("LEADOPS_BASE_URL") or "http://127.0.0.1:8000"
 
+# Behaviour events API (leads.services.events). A request may spend at most HANDOVER_TIMEOUT seconds
+# publishing to the broker after its events are stored; a down or paused broker leaves them for the
+# re-drive, which picks up events not handed over after REDRIVE_AFTER seconds and re-sends queued ones
+# not processed after REQUEUE_AFTER seconds (a broker restart may lose messages).
+LEADOPS_EVENTS_BATCH_MAX = 500
+LEADOPS_EVENTS_HANDOVER_TIMEOUT = 2.0
+LEADOPS_EVENTS_REDRIVE_AFTER_SECONDS = 30
+LEADOPS_EVENTS_REQUEUE_AFTER_SECONDS = 600
+LEADOPS_EVENTS_MAX_HANDOVERS = 10
+# Clock skew tolerated on a client's occurred_at.
+LEADOPS_EVENTS_MAX_FUTURE_SECONDS = 24 * 3600
+
+# Outbound webhooks (leads.services.webhooks). Private, loopback and link-local targets are refused
+# unless LEADOPS_WEBHOOK_ALLOW_PRIVATE is true (local development and tests only).
+LEADOPS_WEBHOOK_ALLOW_PRIVATE = env_bool("LEADOPS_WEBHOOK_ALLOW_PRIVATE", False)
+LEADOPS_WEBHOOK_TIMEOUT_SECONDS = 10
+LEADOPS_WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("LEADOPS_WEBHOOK_MAX_ATTEMPTS", "8"))
+# First retry after about this many seconds, doubling each time (with jitter), at most 6 hours apart.
+LEADOPS_WEBHOOK_BACKOFF_SECONDS = 30
+LEADOPS_WEBHOOK_BACKOFF_MAX_SECONDS = 6 * 3600
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -3,6 +3,7 @@ from __future__ import annotations
 from .activity import Activity, ActivityKind
 from .api_tokens import APIScope, APIToken, APITokenKind
 from .campaign import Campaign, CampaignKind
+from .events import Event, EventStatus, EventType
 from .imports import (
     DuplicatePolicy,
     ImportChange,
@@ -28,6 +29,7 @@ from .queue import (
 from .stage_change import StageChange
 from .system import Heartbeat
 from .uld import RejectionReason, RoutingDecision, ULDSignOff, ULDStatus, ULDVersion
+from .webhooks import DeliveryKind, DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "APIScope",
@@ -46,7 +48,12 @@ __all__ = [
     "ActivityKind",
     "Campaign",
     "CampaignKind",
+    "DeliveryKind",
+    "DeliveryStatus",
     "DuplicatePolicy",
+    "Event",
+    "EventStatus",
+    "EventType",
     "Heartbeat",
     "ImportChange",
     "ImportChangeAction",
@@ -66,4 +73,7 @@ __all__ = [
     "ULDSignOff",
     "ULDStatus",
     "ULDVersion",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

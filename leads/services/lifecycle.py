@@ -14,6 +14,7 @@ from leads.lifecycle import Stage, allowed_targets, is_allowed
 from leads.models import Lead, SizeBand, StageChange
 from leads.models.guard import stage_writes_allowed
 from leads.models.lead import normalise_email
+from leads.services.webhooks import webhook_deliveries_create
 from reporting.days import local_day
 from reporting.services import rollups_mark_dirty
 
@@ -100,7 +101,7 @@ def lead_stage_change(
     for name, value in update.items():
         setattr(lead, name, value)
     lead._loaded_stage = to_stage
-    StageChange.objects.create(
+    change = StageChange.objects.create(
         lead=lead,
         from_stage=from_stage,
         to_stage=to_stage,
@@ -111,6 +112,7 @@ def lead_stage_change(
         uld_version=uld_version,
     )
     _rollups_mark(at=at, lead_id=lead.pk)
+    webhook_deliveries_create(stage_change=change)
     return lead
 
 

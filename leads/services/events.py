@@ -1,0 +1,284 @@
+"""Behaviour events from integrations: store once per key, hand to Celery after commit, then process.
+
+The request path only writes `Event` rows (the outbox) and, after commit, tries once to publish their
+ids with short timeouts; a down or paused broker costs the request at most a few seconds and leaves the
+events `received` for the re-drive. Processing claims each event with a conditional update in the same
+transaction as its activity, so a redelivered or re-driven message records nothing twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from leadops.errors import ApplicationError
+from leads.lifecycle import Stage
+from leads.models import Event, EventStatus, Lead
+from leads.models.lead import normalise_email
+from leads.selectors import lead_scope
+from leads.services.activities import activity_record
+from leads.services.broker import tasks_send_safely
+from leads.services.lifecycle import lead_create
+
+HANDOVER_CHUNK = 100
+
+
+@dataclass(frozen=True)
+class EventInput:
+    """One validated event as the client sent it; `occurred_at` None means "when received"."""
+
+    key: str
+    type: str
+    email: str | None = None
+    lead_id: int | None = None
+    occurred_at: dt.datetime | None = None
+    properties: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def body_hash(self) -> str:
+        """Return the sha256 of the event's canonical JSON (sorted keys, UTC time, normalised email)."""
+        occurred = self.occurred_at.astimezone(dt.UTC).isoformat() if self.occurred_at else None
+        body = {
+            "type": self.type,
+            "email": normalise_email(self.email),
+            "lead_id": self.lead_id,
+            "occurred_at": occurred,
+            "properties": self.properties,
+        }
+        canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class EventResult:
+    index: int
+    key: str
+    uuid: uuid.UUID
+    created: bool
+    status: str
+
+
+def event_scope(*, user, auth=None) -> str:
+    """Return the idempotency scope of a caller: its API token if it used one, else its user.
+
+    Per token, so two integrations that happen to use the same event ids never collide; per user for a
+    browser session. A rotated token starts a new scope (retries of one delivery use one token).
+    """
+    meta = getattr(auth, "_meta", None)
+    if meta is not None and getattr(auth, "pk", None) is not None:
+        return f"{meta.label_lower}:{auth.pk}"
+    return f"user:{user.pk}"
+
+
+def events_record(*, scope: str, user, events: list[EventInput]) -> list[EventResult]:
+    """Store each event once per (scope, key) and hand the new ones to Celery after commit.
+
+    An event whose key is already stored with the same body is a replay (created=False); with another
+    body the whole request is refused (code "conflict") and nothing is stored. Concurrent requests with
+    one key store one row: the insert is ON CONFLICT DO NOTHING under the unique constraint, never a
+    check-then-insert.
+    """
+    first_index: dict[str, int] = {}
+    for index, event in enumerate(events):
+        earlier = first_index.setdefault(event.key, index)
+        if earlier != index and events[earlier].body_hash != event.body_hash:
+            raise ApplicationError(
+                f"events[{index}]: the id {event.key!r} is also used by events[{earlier}] with a different body.",
+                code="conflict",
+                extra={"errors": {f"events[{index}]": ["Duplicate id with a different body."]}},
+            )
+    _check_leads_visible(user=user, events=events)
+
+    now = timezone.now()
+    unique = [events[index] for index in first_index.values()]
+    rows = [
+        Event(
+            uuid=uuid.uuid4(),
+            scope=scope,
+            key=event.key,
+            body_hash=event.body_hash,
+            type=event.type,
+            email=normalise_email(event.email),
+            requested_lead_id=event.lead_id,
+            occurred_at=event.occurred_at or now,
+            properties=event.properties,
+            submitted_by=user,
+            received_at=now,
+        )
+        for event in unique
+    ]
+    mine = {row.uuid for row in rows}
+    with transaction.atomic():
+        Event.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+        stored = {row.key: row for row in Event.objects.filter(scope=scope, key__in=list(first_index))}
+        for index, event in enumerate(events):
+            row = stored[event.key]
+            if row.uuid not in mine and row.body_hash != event.body_hash:
+                raise ApplicationError(
+                    f"events[{index}]: the id {event.key!r} was already used for a different event "
+                    f"(received {row.received_at:%Y-%m-%d %H:%M:%S} UTC). Send a new id for a new event; "
+                    "resend the identical body to retry.",
+                    code="conflict",
+                    extra={"errors": {f"events[{index}]": ["This id was already used with a different body."]}},
+                )
+        new_ids = sorted(row.pk for row in stored.values() if row.uuid in mine)
+        if new_ids:
+            # robust: the events are committed, so nothing after this may turn the answer into an error.
+            transaction.on_commit(lambda: events_hand_over(event_ids=new_ids), robust=True)
+    results = []
+    seen: set[str] = set()
+    for index, event in enumerate(events):
+        row = stored[event.key]
+        created = row.uuid in mine and event.key not in seen
+        seen.add(event.key)
+        results.append(EventResult(index=index, key=event.key, uuid=row.uuid, created=created, status=row.status))
+    return results
+
+
+def _check_leads_visible(*, user, events: list[EventInput]) -> None:
+    wanted = {event.lead_id for event in events if event.lead_id is not None}
+    if not wanted:
+        return
+    visible = set(lead_scope(user=user).filter(pk__in=wanted).values_list("pk", flat=True))
+    errors = {
+        f"events[{index}]": [f"No lead {event.lead_id} that you can see."]
+        for index, event in enumerate(events)
+        if event.lead_id is not None and event.lead_id not in visible
+    }
+    if errors:
+        first = next(iter(errors))
+        raise ApplicationError(f"{first}: {errors[first][0]}", extra={"errors": errors})
+
+
+def events_hand_over(*, event_ids: list[int]) -> bool:
+    """Publish the events' ids to Celery once, with short timeouts; never raise, never wait long.
+
+    Return whether the broker took them. On failure the events stay as they were and the re-drive
+    (beat) sends them later (see `tasks_send_safely`).
+    """
+    from leads.tasks import events_process_task
+
+    chunks = [event_ids[start : start + HANDOVER_CHUNK] for start in range(0, len(event_ids), HANDOVER_CHUNK)]
+    if not tasks_send_safely(task=events_process_task, calls=[(chunk,) for chunk in chunks]):
+        return False
+    Event.objects.filter(pk__in=event_ids, status__in=[EventStatus.RECEIVED, EventStatus.QUEUED]).update(
+        status=EventStatus.QUEUED, handed_at=timezone.now(), attempts=F("attempts") + 1
+    )
+    return True
+
+
+def events_redrive(*, now: dt.datetime | None = None, limit: int = 5000) -> int:
+    """Hand over events stuck before processing; give up on those handed over too often. Return how many.
+
+    Picks events `received` (never handed over) for LEADOPS_EVENTS_REDRIVE_AFTER_SECONDS and events
+    `queued` whose message has not run for LEADOPS_EVENTS_REQUEUE_AFTER_SECONDS (a broker restart may
+    lose messages). Processing is idempotent, so a message that was only slow costs a no-op.
+    """
+    now = now or timezone.now()
+    max_handovers = settings.LEADOPS_EVENTS_MAX_HANDOVERS
+    unsent_since = now - dt.timedelta(seconds=settings.LEADOPS_EVENTS_REDRIVE_AFTER_SECONDS)
+    unrun_since = now - dt.timedelta(seconds=settings.LEADOPS_EVENTS_REQUEUE_AFTER_SECONDS)
+    stale = Q(status=EventStatus.RECEIVED, received_at__lte=unsent_since) | Q(
+        status=EventStatus.QUEUED, handed_at__lte=unrun_since
+    )
+    # Only successful hand-overs count, so a long broker outage never makes an event give up.
+    Event.objects.filter(stale, attempts__gte=max_handovers).update(
+        status=EventStatus.FAILED, error=f"Not processed after {max_handovers} hand-overs to the worker."
+    )
+    ids = list(Event.objects.filter(stale).order_by("received_at", "pk").values_list("pk", flat=True)[:limit])
+    if ids:
+        events_hand_over(event_ids=ids)
+    return len(ids)
+
+
+def events_process(*, event_ids: list[int]) -> int:
+    """Record each event as an activity on its lead, once; return how many this call processed.
+
+    Each event is its own transaction: claim (conditional update of an unprocessed row), resolve the
+    lead, record the activity. A failure rolls the claim back with it; a refusal (the named lead is gone
+    or no longer visible to the sender) marks the event failed with the reason.
+    """
+    done = 0
+    for event_id in sorted(set(event_ids)):
+        try:
+            done += _event_process(event_id=event_id)
+        except ApplicationError as exc:
+            Event.objects.filter(pk=event_id).exclude(status=EventStatus.PROCESSED).update(
+                status=EventStatus.FAILED, error=exc.message, processed_at=timezone.now()
+            )
+    return done
+
+
+@transaction.atomic
+def _event_process(*, event_id: int) -> int:
+    now = timezone.now()
+    claimed = (
+        Event.objects.filter(pk=event_id, status__in=[EventStatus.RECEIVED, EventStatus.QUEUED])
+        .update(status=EventStatus.PROCESSED, processed_at=now)
+    )  # fmt: skip
+    if claimed != 1:
+        return 0
+    event = Event.objects.select_related("submitted_by").get(pk=event_id)
+    lead = _event_lead(event=event)
+    activity = activity_record(
+        lead=lead,
+        kind=event.type,
+        by=None,
+        source="api",
+        occurred_at=event.occurred_at,
+        payload={"event": str(event.uuid), "id": event.key, "properties": event.properties},
+    )
+    Event.objects.filter(pk=event.pk).update(lead=lead, activity=activity, error="")
+    return 1
+
+
+def _event_lead(*, event: Event) -> Lead:
+    """Return the event's lead: the one it names (if the sender may see it), else by email, else a new inquiry."""
+    if event.requested_lead_id is not None:
+        lead = lead_scope(user=event.submitted_by).filter(pk=event.requested_lead_id).first()
+        if lead is None:
+            raise ApplicationError(f"No lead {event.requested_lead_id} that the sender can see.")
+        return lead
+    lead = Lead.objects.filter(email=event.email).first()
+    if lead is not None:
+        return lead
+    try:
+        return lead_create(
+            by=event.submitted_by,
+            stage=Stage.INQUIRY,
+            email=event.email,
+            reason=f"Behaviour event ({event.type})",
+            **_person_fields(event.properties),
+        )
+    except ApplicationError as exc:
+        if exc.code != "duplicate":
+            raise
+        # Another event for the same new address created the lead first.
+        return Lead.objects.get(email=event.email)
+
+
+# Properties a form fill usually carries, copied onto a new inquiry: (property, field, max length).
+PERSON_PROPERTIES = (
+    ("first_name", "first_name", 150),
+    ("last_name", "last_name", 150),
+    ("company", "company_name", 200),
+    ("title", "title", 200),
+    ("phone", "phone", 64),
+)
+
+
+def _person_fields(properties: dict[str, Any]) -> dict[str, str]:
+    return {
+        name: properties[key].strip()[:limit]
+        for key, name, limit in PERSON_PROPERTIES
+        if isinstance(properties.get(key), str) and properties[key].strip()
+    }

@@ -1,0 +1,332 @@
+"""Outbound webhooks: deliveries created with each stage change, sent signed, retried with backoff.
+
+A delivery row is written in the stage change's own transaction (an outbox: no committed change without
+its deliveries), sent after commit, and each attempt claims the delivery by moving its due time forward
+(a lease), so two workers never send one attempt and a worker killed mid-request is retried after the
+lease. Retries are scheduled in the database (`next_attempt_at`) and sent by a beat task, not by Celery
+countdowns, so they survive worker restarts and a broker that loses its messages.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import http.client
+import ipaddress
+import json
+import random
+import socket
+import time
+import urllib.error
+import urllib.request
+import uuid
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Max
+from django.utils import timezone
+
+from leadops.errors import ApplicationError
+from leads.lifecycle import Stage
+from leads.models import (
+    DeliveryKind,
+    DeliveryStatus,
+    Lead,
+    StageChange,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from leads.services.broker import tasks_send_safely
+
+BODY_EXCERPT = 2000
+USER_AGENT = "leadops-webhooks/1"
+
+
+def webhook_signature(*, secret: str, timestamp: str, body: bytes) -> str:
+    """Return the X-Leadops-Signature value: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">."""
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+def webhook_url_check(*, url: str) -> None:
+    """Refuse a URL that is not http(s) or, unless LEADOPS_WEBHOOK_ALLOW_PRIVATE, that reaches a private host.
+
+    Every address the host resolves to must be public (not loopback, private, link-local, reserved or
+    multicast), so a webhook cannot be pointed at the database or a cloud metadata service. Checked on
+    creation and again before each attempt (DNS may change in between).
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"}:
+        raise ApplicationError("A webhook URL must start with http:// or https://.")
+    host = parts.hostname
+    if not host:
+        raise ApplicationError("A webhook URL needs a host name.")
+    if settings.LEADOPS_WEBHOOK_ALLOW_PRIVATE:
+        return
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError, ValueError):
+        raise ApplicationError(f"The webhook host {host} does not resolve.")
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0].split("%")[0])
+        mapped = getattr(address, "ipv4_mapped", None)
+        address = mapped or address
+        if not address.is_global or address.is_multicast:
+            raise ApplicationError(
+                f"The webhook host {host} is a private or local address ({address}); webhooks go to public hosts only."
+            )
+
+
+def webhook_endpoint_create(*, by, name: str, url: str, stages: list[str]) -> WebhookEndpoint:
+    """Create an active endpoint with a new secret (the caller shows it once)."""
+    name = (name or "").strip()
+    if not name:
+        raise ApplicationError("Give the webhook a name.")
+    unknown = [stage for stage in stages if stage not in Stage.values]
+    if unknown:
+        raise ApplicationError(f"Unknown stage(s): {', '.join(unknown)}.")
+    webhook_url_check(url=url)
+    return WebhookEndpoint.objects.create(name=name[:100], url=url, stages=list(stages), created_by=by)
+
+
+def webhook_endpoint_deactivate(*, endpoint: WebhookEndpoint) -> WebhookEndpoint:
+    """Stop sending to the endpoint; its pending deliveries give up at their next attempt."""
+    if endpoint.active:
+        endpoint.active = False
+        endpoint.deactivated_at = timezone.now()
+        endpoint.save(update_fields=["active", "deactivated_at"])
+    return endpoint
+
+
+def webhook_deliveries_create(*, stage_change: StageChange) -> list[int]:
+    """Create one delivery per active endpoint that wants this stage, and send them after commit.
+
+    Called by `lead_stage_change` inside its transaction. Bulk paths (imports, demo data, loads with
+    history) do not call it: a bulk load is not news for a CRM.
+    """
+    endpoints = [e for e in WebhookEndpoint.objects.filter(active=True) if e.wants(stage_change.to_stage)]
+    if not endpoints:
+        return []
+    lead = Lead.objects.select_related("owner", "campaign", "qualified_uld_version").get(pk=stage_change.lead_id)
+    deliveries = []
+    for endpoint in endpoints:
+        delivery_uuid = uuid.uuid4()
+        deliveries.append(
+            WebhookDelivery(
+                uuid=delivery_uuid,
+                endpoint=endpoint,
+                kind=DeliveryKind.STAGE_CHANGE,
+                stage_change=stage_change,
+                lead=lead,
+                payload=stage_change_payload(stage_change=stage_change, lead=lead, delivery=delivery_uuid),
+            )
+        )
+    ids = [d.pk for d in WebhookDelivery.objects.bulk_create(deliveries)]
+    _send_after_commit(ids)
+    return ids
+
+
+def webhook_test_send(*, endpoint: WebhookEndpoint) -> WebhookDelivery:
+    """Queue a test delivery with a sample payload to the endpoint."""
+    if not endpoint.active:
+        raise ApplicationError("This webhook is deactivated.")
+    delivery_uuid = uuid.uuid4()
+    now = timezone.now()
+    payload = {
+        "event": DeliveryKind.TEST.value,
+        "delivery": str(delivery_uuid),
+        "occurred_at": now.isoformat(),
+        "message": "A test from leadops: if you can read this and the signature checks out, the webhook works.",
+    }
+    delivery = WebhookDelivery.objects.create(
+        uuid=delivery_uuid, endpoint=endpoint, kind=DeliveryKind.TEST, payload=payload, next_attempt_at=now
+    )
+    _send_after_commit([delivery.pk])
+    return delivery
+
+
+def webhook_delivery_retry(*, delivery: WebhookDelivery) -> WebhookDelivery:
+    """Send a delivery that gave up again, now, with a fresh budget of attempts."""
+    if delivery.status != DeliveryStatus.FAILED:
+        raise ApplicationError("Only a delivery that gave up can be retried by hand.")
+    if not delivery.endpoint.active:
+        raise ApplicationError("This webhook is deactivated.")
+    WebhookDelivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.FAILED).update(
+        status=DeliveryStatus.PENDING, next_attempt_at=timezone.now(), attempts=0, error=""
+    )
+    _send_after_commit([delivery.pk])
+    delivery.refresh_from_db()
+    return delivery
+
+
+def _send_after_commit(ids: list[int]) -> None:
+    from leads.tasks import webhook_delivery_send_task
+
+    # If the broker is down the deliveries stay due and the beat task sends them; robust, because the
+    # stage change is already committed and must not be reported as failed.
+    transaction.on_commit(
+        lambda: tasks_send_safely(task=webhook_delivery_send_task, calls=[(pk,) for pk in ids]), robust=True
+    )
+
+
+def stage_change_payload(*, stage_change: StageChange, lead: Lead, delivery: uuid.UUID) -> dict[str, Any]:
+    """Return the JSON a CRM receives for a stage change (a snapshot as of the change)."""
+    owner = lead.owner
+    uld = stage_change.uld_version if stage_change.uld_version_id else lead.qualified_uld_version
+    return {
+        "event": DeliveryKind.STAGE_CHANGE.value,
+        "delivery": str(delivery),
+        "occurred_at": stage_change.changed_at.isoformat(),
+        "stage": {"from": stage_change.from_stage or None, "to": stage_change.to_stage},
+        "reason": stage_change.reason,
+        "uld_version": uld.number if uld else None,
+        "lead": {
+            "id": lead.pk,
+            "email": lead.email,
+            "first_name": lead.first_name,
+            "last_name": lead.last_name,
+            "name": lead.full_name,
+            "phone": lead.phone,
+            "company": lead.company_name,
+            "title": lead.title,
+            "country": lead.country,
+            "grade": lead.grade or None,
+            "score": lead.score,
+            "owner": (
+                {"id": owner.pk, "username": owner.get_username(), "name": owner.get_full_name(), "email": owner.email}
+                if owner
+                else None
+            ),
+            "campaign": {"id": lead.campaign.pk, "name": lead.campaign.name} if lead.campaign else None,
+        },
+    }
+
+
+def webhook_deliveries_send_due(*, now: dt.datetime | None = None, limit: int = 500) -> int:
+    """Enqueue an attempt for every pending delivery whose time has come; return how many."""
+    from leads.tasks import webhook_delivery_send_task
+
+    now = now or timezone.now()
+    ids = list(
+        WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
+        .order_by("next_attempt_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    if ids:
+        tasks_send_safely(task=webhook_delivery_send_task, calls=[(pk,) for pk in ids])
+    return len(ids)
+
+
+def retry_delay(attempt: int) -> dt.timedelta:
+    """Return the wait after failed attempt number `attempt`: doubling from the base, capped, with jitter."""
+    base = settings.LEADOPS_WEBHOOK_BACKOFF_SECONDS * 2 ** (attempt - 1)
+    capped = min(base, settings.LEADOPS_WEBHOOK_BACKOFF_MAX_SECONDS)
+    # Jitter spreads the retries of many deliveries that failed together (a receiver outage).
+    return dt.timedelta(seconds=capped * random.uniform(0.75, 1.25))
+
+
+def webhook_delivery_attempt(*, delivery_id: int, now: dt.datetime | None = None) -> bool:
+    """Make one attempt of a due delivery if this caller wins the claim; return whether it was made.
+
+    The claim moves the due time past the request's timeout (a lease) and counts the attempt; the HTTP
+    request runs outside any transaction; the result is logged as a WebhookAttempt and decides the next
+    step: delivered on a 2xx, otherwise retried after `retry_delay` until LEADOPS_WEBHOOK_MAX_ATTEMPTS.
+    """
+    now = now or timezone.now()
+    timeout = settings.LEADOPS_WEBHOOK_TIMEOUT_SECONDS
+    lease = now + dt.timedelta(seconds=timeout * 3 + 30)
+    claimed = WebhookDelivery.objects.filter(
+        pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now
+    ).update(next_attempt_at=lease, attempts=F("attempts") + 1, last_attempt_at=now)
+    if claimed != 1:
+        return False
+    delivery = WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id)
+    endpoint = delivery.endpoint
+    if not endpoint.active:
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(
+            status=DeliveryStatus.FAILED, next_attempt_at=None, error="The webhook was deactivated."
+        )
+        return False
+    code, body, error, duration = _post(endpoint=endpoint, delivery=delivery, timeout=timeout)
+    _attempt_record(delivery=delivery, code=code, body=body, error=error, duration=duration)
+    return True
+
+
+def _post(*, endpoint: WebhookEndpoint, delivery: WebhookDelivery, timeout: float):
+    """POST the signed payload; return (status code or None, body excerpt, error text, milliseconds)."""
+    body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
+    timestamp = str(int(time.time()))
+    request = urllib.request.Request(  # noqa: S310 - the scheme is checked to be http(s) just below
+        endpoint.url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            "X-Leadops-Event": delivery.kind,
+            "X-Leadops-Delivery": str(delivery.uuid),
+            "X-Leadops-Timestamp": timestamp,
+            "X-Leadops-Signature": webhook_signature(secret=endpoint.secret, timestamp=timestamp, body=body),
+        },
+    )
+    started = time.monotonic()
+    try:
+        webhook_url_check(url=endpoint.url)
+        with _OPENER.open(request, timeout=timeout) as response:
+            code, text = response.status, response.read(BODY_EXCERPT)
+        error = ""
+    except urllib.error.HTTPError as exc:
+        code, text, error = exc.code, _read_quietly(exc), ""
+    except ApplicationError as exc:
+        code, text, error = None, b"", exc.message
+    except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        code, text, error = None, b"", f"{type(reason).__name__}: {reason}"
+    duration = int((time.monotonic() - started) * 1000)
+    return code, text.decode("utf-8", errors="replace")[:BODY_EXCERPT], error[:1000], duration
+
+
+def _read_quietly(response) -> bytes:
+    try:
+        return response.read(BODY_EXCERPT)
+    except (OSError, http.client.HTTPException):
+        return b""
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A 3xx is an answer to log, not a place to follow: a redirect could lead past the address check."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
+
+@transaction.atomic
+def _attempt_record(*, delivery: WebhookDelivery, code: int | None, body: str, error: str, duration: int) -> None:
+    now = timezone.now()
+    # Numbered across hand retries too (they restart `attempts`, the budget, from zero).
+    last = delivery.attempt_log.aggregate(last=Max("number"))["last"] or 0
+    WebhookAttempt.objects.create(
+        delivery=delivery,
+        number=last + 1,
+        at=now,
+        response_code=code,
+        response_body=body,
+        error=error,
+        duration_ms=duration,
+    )
+    fields: dict[str, Any] = {"response_code": code, "response_body": body, "error": error}
+    if code is not None and 200 <= code < 300:
+        fields.update(status=DeliveryStatus.SUCCEEDED, delivered_at=now, next_attempt_at=None)
+    elif delivery.attempts >= settings.LEADOPS_WEBHOOK_MAX_ATTEMPTS:
+        fields.update(status=DeliveryStatus.FAILED, next_attempt_at=None)
+    else:
+        fields.update(next_attempt_at=now + retry_delay(delivery.attempts))
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(**fields)

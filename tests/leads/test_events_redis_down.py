@@ -1,0 +1,185 @@
+"""Redis stopped or paused while events arrive: requests return 202 at once, nothing is lost or doubled.
+
+A private `redis-server` on a free port stands in for the broker (the machine's shared Redis is never
+touched). Events posted while it is stopped, and while it is frozen with SIGSTOP (connections are
+accepted by the kernel but never answered), are stored and left `received`; after Redis is back the
+re-drive hands them over and consuming the messages records exactly one activity per event, even though
+the frozen Redis may run the publish it received once it wakes (a duplicate message).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+import redis
+from kombu import Connection
+
+from leadops.celery import app as celery_app
+from leads.models import Activity, Event, EventStatus
+from leads.services.events import events_redrive
+from leads.tasks import events_process_task
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs the redis-server binary"),
+]
+
+REQUEST_BOUND_SECONDS = 30  # the client gives up waiting here; the hand-over's own budget is 2 s
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class PrivateRedis:
+    """A throwaway redis-server on 127.0.0.1:<free port>, without persistence."""
+
+    def __init__(self, tmp_path) -> None:
+        self.port = _free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.dir = tmp_path
+        self.process: subprocess.Popen | None = None
+        self.paused = False
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.dir)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        client = redis.Redis(port=self.port, socket_timeout=1)
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                client.ping()
+                return
+            except redis.ConnectionError:
+                assert self.process.poll() is None, "redis-server exited"
+                assert time.monotonic() < deadline, "redis-server did not answer within 15 s"
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.resume()
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+    def pause(self) -> None:
+        self.process.send_signal(signal.SIGSTOP)
+        self.paused = True
+
+    def resume(self) -> None:
+        if self.paused:
+            self.process.send_signal(signal.SIGCONT)
+            self.paused = False
+
+
+@pytest.fixture
+def private_redis(tmp_path, monkeypatch):
+    server = PrivateRedis(tmp_path)
+    server.start()
+    # Only this process's publishing is pointed at it; nothing else uses the private server.
+    monkeypatch.setattr(celery_app.conf, "broker_url", server.url)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def api(client, admin_user):
+    client.force_login(admin_user)
+    return client
+
+
+def _post_bounded(client, body: dict) -> int:
+    """POST from a thread and wait at most REQUEST_BOUND_SECONDS for the status code."""
+    outcome: dict = {}
+
+    def send() -> None:
+        try:
+            response = client.post("/api/events/", data=json.dumps(body), content_type="application/json")
+            outcome["status"] = response.status_code
+        except Exception as exc:  # noqa: BLE001 - reported below
+            outcome["error"] = exc
+        finally:
+            from django.db import connection
+
+            connection.close()
+
+    thread = threading.Thread(target=send, daemon=True)
+    thread.start()
+    thread.join(timeout=REQUEST_BOUND_SECONDS)
+    assert not thread.is_alive(), f"the request was still waiting after {REQUEST_BOUND_SECONDS} s"
+    assert "error" not in outcome, outcome.get("error")
+    return outcome["status"]
+
+
+def _consume_all(url: str) -> int:
+    """Run every events message waiting in the private Redis through the task, as a worker would."""
+    ran = 0
+    with Connection(url) as conn:
+        queue = conn.SimpleQueue("celery")
+        try:
+            while True:
+                try:
+                    message = queue.get(timeout=1)
+                except queue.Empty:
+                    return ran
+                assert message.headers["task"] == events_process_task.name
+                args, kwargs, _embed = message.decode()
+                events_process_task.apply(args=args, kwargs=kwargs, throw=True)
+                message.ack()
+                ran += 1
+        finally:
+            queue.close()
+
+
+def _events(prefix: str, count: int) -> dict:
+    return {"events": [{"id": f"{prefix}-{i}", "type": "web_visit", "email": f"{prefix}{i}@example.com"}
+                       for i in range(count)]}  # fmt: skip
+
+
+def test_events_posted_while_redis_is_stopped_or_paused_are_accepted_and_later_processed_once(private_redis, api):
+    # 1. Redis stopped: the connection is refused, the request still returns 202 and the events wait.
+    private_redis.stop()
+    assert _post_bounded(api, _events("stopped", 3)) == 202
+    assert set(Event.objects.values_list("status", flat=True)) == {EventStatus.RECEIVED}
+
+    # 2. Redis running but frozen: the publish gets no answer; the hand-over times out instead of hanging.
+    private_redis.start()
+    private_redis.pause()
+    assert _post_bounded(api, _events("paused", 2)) == 202
+    assert Event.objects.filter(status=EventStatus.RECEIVED).count() == 5
+    private_redis.resume()
+
+    # 3. Redis is back: the re-drive hands over everything stuck; then the messages are consumed.
+    later = max(Event.objects.values_list("received_at", flat=True)) + dt.timedelta(minutes=5)
+    assert events_redrive(now=later) == 5
+    assert set(Event.objects.values_list("status", flat=True)) == {EventStatus.QUEUED}
+    assert _consume_all(private_redis.url) >= 1
+
+    # 4. Exactly one activity per event, even with the woken Redis's late message and a second re-drive.
+    events_redrive(now=later + dt.timedelta(hours=1))
+    _consume_all(private_redis.url)
+    assert set(Event.objects.values_list("status", flat=True)) == {EventStatus.PROCESSED}
+    assert Activity.objects.count() == 5
+    for event in Event.objects.all():
+        assert Activity.objects.filter(lead=event.lead, source="api").count() == 1, event.key
+
+
+def test_a_request_hands_its_events_over_at_once_when_redis_is_up(private_redis, api):
+    assert _post_bounded(api, _events("up", 2)) == 202
+    assert set(Event.objects.values_list("status", flat=True)) == {EventStatus.QUEUED}
+    assert _consume_all(private_redis.url) == 1  # one message for the batch
+    assert Activity.objects.filter(source="api").count() == 2

@@ -1,0 +1,382 @@
+"""Outbound webhooks: one signed delivery per stage change and endpoint, retried with backoff, logged."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from leadops.errors import ApplicationError
+from leads.lifecycle import Stage
+from leads.models import DeliveryKind, DeliveryStatus, Lead, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from leads.services import webhooks as webhooks_service
+from leads.services.lifecycle import StageStep, lead_stage_change, leads_bulk_create_with_history
+from leads.services.webhooks import (
+    retry_delay,
+    webhook_deliveries_send_due,
+    webhook_delivery_attempt,
+    webhook_endpoint_create,
+    webhook_endpoint_deactivate,
+    webhook_signature,
+    webhook_url_check,
+)
+from leads.tasks import webhook_delivery_send_task
+from tests.factories import CampaignFactory, LeadFactory
+
+
+class Receiver:
+    """A local HTTP receiver on 127.0.0.1 that checks signatures and answers from a script of codes."""
+
+    def __init__(self) -> None:
+        self.secret = ""
+        self.script: list[int] = []
+        self.requests: list[dict] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                timestamp = self.headers["X-Leadops-Timestamp"]
+                expected = (
+                    "sha256="
+                    + hmac.new(receiver.secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+                )
+                valid = hmac.compare_digest(expected, self.headers["X-Leadops-Signature"])
+                receiver.requests.append(
+                    {"headers": dict(self.headers), "body": json.loads(body), "valid": valid, "path": self.path}
+                )
+                code = receiver.script.pop(0) if receiver.script else 200
+                if not valid:
+                    code = 401
+                self.send_response(code)
+                if code in {301, 302}:
+                    self.send_header("Location", "http://169.254.169.254/latest/meta-data/")
+                self.end_headers()
+                self.wfile.write(f"answer {code}".encode())
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/leadops"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    server = Receiver()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """Record what would be published to the broker instead of publishing it."""
+    published: list[list[int]] = []
+
+    def send(*, task, calls) -> bool:
+        published.append([args[0] for args in calls])
+        return True
+
+    monkeypatch.setattr(webhooks_service, "tasks_send_safely", send)
+    return published
+
+
+def endpoint_for(receiver, admin_user, stages=("sql",)) -> WebhookEndpoint:
+    endpoint = webhook_endpoint_create(by=admin_user, name="CRM", url=receiver.url, stages=list(stages))
+    receiver.secret = endpoint.secret
+    return endpoint
+
+
+def to_sql(lead: Lead) -> Lead:
+    for stage in (Stage.MQL, Stage.SAL, Stage.SQL):
+        lead = lead_stage_change(lead=lead, to_stage=stage, reason=f"to {stage}")
+    return lead
+
+
+def test_reaching_sql_creates_one_delivery_for_each_endpoint_that_wants_it(
+    admin_user, alice, sent, django_capture_on_commit_callbacks
+):
+    wants_sql = WebhookEndpoint.objects.create(name="CRM", url="https://crm.example/hook", stages=["sql"])
+    WebhookEndpoint.objects.create(name="Won only", url="https://crm.example/won", stages=["won"])
+    everything = WebhookEndpoint.objects.create(name="All", url="https://all.example/hook", stages=[])
+    WebhookEndpoint.objects.create(name="Off", url="https://off.example/hook", stages=[], active=False)
+    campaign = CampaignFactory(name="Spring webinar")
+    lead = LeadFactory(
+        email="ada@engines.example", first_name="Ada", last_name="Lovelace", company_name="Engines", campaign=campaign
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        lead = lead_stage_change(lead=lead, to_stage=Stage.MQL)
+        lead = lead_stage_change(lead=lead, to_stage=Stage.SAL, changes={"owner": alice})
+        lead = lead_stage_change(lead=lead, to_stage=Stage.SQL, by=alice, reason="Budget confirmed")
+
+    assert WebhookDelivery.objects.filter(endpoint=everything).count() == 3
+    delivery = WebhookDelivery.objects.get(endpoint=wants_sql)
+    assert not WebhookDelivery.objects.exclude(endpoint__in=[wants_sql, everything]).exists()
+    assert delivery.stage_change.to_stage == Stage.SQL and delivery.status == DeliveryStatus.PENDING
+    payload = delivery.payload
+    assert payload["event"] == "lead.stage_changed" and payload["delivery"] == str(delivery.uuid)
+    assert payload["stage"] == {"from": "sal", "to": "sql"}
+    assert payload["reason"] == "Budget confirmed"
+    assert payload["lead"]["email"] == "ada@engines.example" and payload["lead"]["name"] == "Ada Lovelace"
+    assert payload["lead"]["company"] == "Engines" and payload["lead"]["campaign"]["name"] == "Spring webinar"
+    assert payload["lead"]["owner"]["username"] == "alice"
+    assert {"grade", "score", "title"} <= set(payload["lead"]) and "uld_version" in payload
+    assert delivery.pk in sum(sent, [])
+
+
+def test_a_stage_change_is_delivered_once_per_endpoint_by_constraint(admin_user, sent):
+    endpoint = WebhookEndpoint.objects.create(name="CRM", url="https://crm.example/hook")
+    lead = lead_stage_change(lead=LeadFactory(), to_stage=Stage.MQL)
+    delivery = WebhookDelivery.objects.get()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        WebhookDelivery.objects.create(endpoint=endpoint, stage_change=delivery.stage_change, lead=lead, payload={})
+
+
+def test_bulk_loads_with_history_send_no_webhooks(admin_user, sent):
+    WebhookEndpoint.objects.create(name="CRM", url="https://crm.example/hook")
+    now = timezone.now()
+    leads_bulk_create_with_history(
+        leads=[Lead(email="old@example.com")],
+        histories=[[StageStep(Stage.INQUIRY, now), StageStep(Stage.MQL, now), StageStep(Stage.SAL, now)]],
+    )
+    assert not WebhookDelivery.objects.exists()
+
+
+def test_a_delivery_reaches_the_receiver_signed_and_is_retried_after_a_500(admin_user, receiver, sent):
+    endpoint = endpoint_for(receiver, admin_user)
+    receiver.script = [500, 200]
+    to_sql(LeadFactory(email="ready@example.com"))
+    delivery = WebhookDelivery.objects.get()
+
+    webhook_delivery_send_task.apply(args=[delivery.pk], throw=True)  # the task as a worker runs it
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts, delivery.response_code) == (DeliveryStatus.PENDING, 1, 500)
+    assert delivery.response_body == "answer 500"
+    first_retry = delivery.next_attempt_at
+    assert first_retry > delivery.last_attempt_at
+    assert webhook_delivery_attempt(delivery_id=delivery.pk) is False  # not due yet: nobody sends early
+
+    assert webhook_delivery_attempt(delivery_id=delivery.pk, now=first_retry) is True
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts, delivery.response_code) == (DeliveryStatus.SUCCEEDED, 2, 200)
+    assert delivery.delivered_at is not None and delivery.next_attempt_at is None
+    log = list(WebhookAttempt.objects.filter(delivery=delivery).values_list("number", "response_code"))
+    assert log == [(1, 500), (2, 200)]
+
+    assert len(receiver.requests) == 2 and all(r["valid"] for r in receiver.requests)
+    headers = receiver.requests[1]["headers"]
+    assert headers["X-Leadops-Delivery"] == str(delivery.uuid)
+    assert headers["Content-Type"] == "application/json"
+    assert receiver.requests[1]["body"]["lead"]["email"] == "ready@example.com"
+    assert receiver.requests[0]["body"] == receiver.requests[1]["body"]
+    assert endpoint.deliveries.count() == 1
+
+
+def test_a_delivery_gives_up_after_the_last_attempt(admin_user, receiver, sent, settings):
+    settings.LEADOPS_WEBHOOK_MAX_ATTEMPTS = 2
+    endpoint_for(receiver, admin_user)
+    receiver.script = [503, 502, 200]
+    to_sql(LeadFactory())
+    delivery = WebhookDelivery.objects.get()
+    webhook_delivery_attempt(delivery_id=delivery.pk)
+    delivery.refresh_from_db()
+    webhook_delivery_attempt(delivery_id=delivery.pk, now=delivery.next_attempt_at)
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts, delivery.response_code) == (DeliveryStatus.FAILED, 2, 502)
+    assert delivery.next_attempt_at is None
+    assert webhook_delivery_attempt(delivery_id=delivery.pk, now=timezone.now() + dt.timedelta(days=1)) is False
+    assert len(receiver.requests) == 2
+
+
+def test_a_redirect_is_logged_as_a_failure_and_not_followed(admin_user, receiver, sent):
+    endpoint_for(receiver, admin_user)
+    receiver.script = [302]
+    to_sql(LeadFactory())
+    delivery = WebhookDelivery.objects.get()
+    webhook_delivery_attempt(delivery_id=delivery.pk)
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.response_code) == (DeliveryStatus.PENDING, 302)
+    assert len(receiver.requests) == 1
+
+
+def test_an_unreachable_receiver_is_logged_with_the_error(admin_user, sent):
+    WebhookEndpoint.objects.create(name="Gone", url="http://127.0.0.1:9/nothing-listens", stages=["sql"])
+    to_sql(LeadFactory())
+    delivery = WebhookDelivery.objects.get()
+    webhook_delivery_attempt(delivery_id=delivery.pk)
+    attempt = WebhookAttempt.objects.get(delivery=delivery)
+    assert attempt.response_code is None and "refused" in attempt.error.lower()
+
+
+def test_pending_deliveries_of_a_deactivated_endpoint_give_up(admin_user, receiver, sent):
+    endpoint = endpoint_for(receiver, admin_user)
+    to_sql(LeadFactory())
+    webhook_endpoint_deactivate(endpoint=endpoint)
+    delivery = WebhookDelivery.objects.get()
+    webhook_delivery_attempt(delivery_id=delivery.pk)
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.FAILED and "deactivated" in delivery.error
+    assert receiver.requests == []
+
+
+def test_the_due_scan_sends_only_deliveries_whose_time_has_come(admin_user, sent):
+    WebhookEndpoint.objects.create(name="CRM", url="https://crm.example/hook")
+    lead = to_sql(LeadFactory())
+    assert lead.stage == Stage.SQL
+    deliveries = list(WebhookDelivery.objects.order_by("pk"))
+    now = timezone.now()
+    WebhookDelivery.objects.filter(pk=deliveries[0].pk).update(next_attempt_at=now + dt.timedelta(minutes=5))
+    WebhookDelivery.objects.filter(pk=deliveries[1].pk).update(status=DeliveryStatus.SUCCEEDED)
+    sent.clear()
+    assert webhook_deliveries_send_due(now=now + dt.timedelta(seconds=1)) == 1
+    assert sent == [[deliveries[2].pk]]
+
+
+def test_retry_delays_grow_exponentially_with_jitter_and_are_capped(settings):
+    settings.LEADOPS_WEBHOOK_BACKOFF_SECONDS = 30
+    settings.LEADOPS_WEBHOOK_BACKOFF_MAX_SECONDS = 3600
+    for attempt, base in [(1, 30), (2, 60), (3, 120), (8, 3600), (20, 3600)]:
+        delays = {retry_delay(attempt).total_seconds() for _ in range(20)}
+        assert all(base * 0.75 <= d <= base * 1.25 for d in delays), (attempt, delays)
+        assert len(delays) > 1  # jittered
+
+
+def test_the_signature_is_an_hmac_of_timestamp_dot_body():
+    body = b'{"a":1}'
+    expected = hmac.new(b"whsec_x", b"1700000000." + body, hashlib.sha256).hexdigest()
+    assert webhook_signature(secret="whsec_x", timestamp="1700000000", body=body) == f"sha256={expected}"
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("ftp://crm.example/hook", "http:// or https://"),
+        ("javascript:alert(1)", "http:// or https://"),
+        ("http:///nohost", "needs a host"),
+        ("http://127.0.0.1:8000/hook", "private or local"),
+        ("http://localhost/hook", "private or local"),
+        ("http://10.1.2.3/hook", "private or local"),
+        ("http://192.168.0.10/hook", "private or local"),
+        ("http://169.254.169.254/latest/meta-data/", "private or local"),
+        ("http://[::1]/hook", "private or local"),
+        ("http://[::ffff:127.0.0.1]/hook", "private or local"),
+        ("http://0.0.0.0/hook", "private or local"),
+    ],
+)
+def test_the_ssrf_guard_refuses_local_and_non_http_targets(settings, url, message):
+    settings.LEADOPS_WEBHOOK_ALLOW_PRIVATE = False
+    with pytest.raises(ApplicationError) as refused:
+        webhook_url_check(url=url)
+    assert message in refused.value.message
+
+
+def test_the_ssrf_guard_accepts_a_public_address(settings):
+    settings.LEADOPS_WEBHOOK_ALLOW_PRIVATE = False
+    webhook_url_check(url="https://93.184.215.14/hook")
+
+
+def test_a_private_target_is_refused_again_at_send_time(admin_user, receiver, sent, settings):
+    endpoint_for(receiver, admin_user)
+    to_sql(LeadFactory())
+    settings.LEADOPS_WEBHOOK_ALLOW_PRIVATE = False
+    delivery = WebhookDelivery.objects.get()
+    webhook_delivery_attempt(delivery_id=delivery.pk)
+    delivery.refresh_from_db()
+    assert "private or local" in delivery.error and delivery.response_code is None
+    assert receiver.requests == []
+
+
+# The pages
+
+
+@pytest.mark.parametrize("who", ["alice", "manager", "executive"])
+def test_only_admins_and_marketing_manage_webhooks(client, request, who):
+    client.force_login(request.getfixturevalue(who))
+    assert client.get(reverse("webhooks:list")).status_code == 403
+    assert client.post(reverse("webhooks:new"), {"name": "x", "url": "https://x.example/"}).status_code == 403
+    assert not WebhookEndpoint.objects.exists()
+
+
+def test_creating_a_webhook_shows_its_secret_once(client, marketer):
+    client.force_login(marketer)
+    assert reverse("webhooks:list") in [item.url for item in client.get(reverse("webhooks:list")).context["nav_items"]]
+    response = client.post(
+        reverse("webhooks:new"), {"name": "CRM", "url": "https://crm.example/hook", "stages": ["sql", "opportunity"]}
+    )
+    assert response.status_code == 201
+    endpoint = WebhookEndpoint.objects.get()
+    assert endpoint.secret.startswith("whsec_") and endpoint.secret in response.content.decode()
+    assert (endpoint.stages, endpoint.created_by) == (["sql", "opportunity"], marketer)
+    detail = client.get(reverse("webhooks:detail", args=[endpoint.pk])).content.decode()
+    assert endpoint.secret not in detail and endpoint.secret_hint in detail
+    assert endpoint.secret not in client.get(reverse("webhooks:list")).content.decode()
+
+
+def test_a_refused_url_is_shown_on_the_form(client, admin_user, settings):
+    settings.LEADOPS_WEBHOOK_ALLOW_PRIVATE = False
+    client.force_login(admin_user)
+    response = client.post(reverse("webhooks:new"), {"name": "Internal", "url": "http://10.0.0.5/hook"})
+    assert response.status_code == 400
+    assert "private or local" in response.content.decode()
+    assert not WebhookEndpoint.objects.exists()
+
+
+def test_send_test_then_the_log_shows_the_response(client, admin_user, receiver, django_capture_on_commit_callbacks):
+    endpoint = endpoint_for(receiver, admin_user)
+    client.force_login(admin_user)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = client.post(reverse("webhooks:test", args=[endpoint.pk]))
+    assert response.status_code == 302 and len(callbacks) == 1
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.kind == DeliveryKind.TEST
+    webhook_delivery_attempt(delivery_id=delivery.pk)
+    assert receiver.requests[0]["body"]["event"] == "webhook.test" and receiver.requests[0]["valid"]
+    page = client.get(reverse("webhooks:detail", args=[endpoint.pk])).content.decode()
+    assert "Delivered" in page and "HTTP 200" in page and "answer 200" in page
+
+
+def test_deactivate_and_retry_from_the_pages(client, admin_user, receiver, sent, settings):
+    settings.LEADOPS_WEBHOOK_MAX_ATTEMPTS = 1
+    endpoint = endpoint_for(receiver, admin_user)
+    receiver.script = [500]
+    to_sql(LeadFactory())
+    delivery = WebhookDelivery.objects.get()
+    webhook_delivery_attempt(delivery_id=delivery.pk)
+    client.force_login(admin_user)
+    page = client.get(reverse("webhooks:detail", args=[endpoint.pk])).content.decode()
+    assert "Gave up" in page and "HTTP 500" in page
+
+    client.post(reverse("webhooks:retry", args=[endpoint.pk, delivery.pk]))
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == (DeliveryStatus.PENDING, 0)
+    webhook_delivery_attempt(delivery_id=delivery.pk)
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.SUCCEEDED
+    assert WebhookAttempt.objects.filter(delivery=delivery).count() == 2
+
+    client.post(reverse("webhooks:deactivate", args=[endpoint.pk]))
+    endpoint.refresh_from_db()
+    assert not endpoint.active and endpoint.deactivated_at is not None
+    assert "deactivated" in client.post(reverse("webhooks:test", args=[endpoint.pk]), follow=True).content.decode()
+
+
+def test_the_delivery_log_refreshes_as_an_htmx_partial(client, admin_user):
+    endpoint = WebhookEndpoint.objects.create(name="CRM", url="https://crm.example/hook")
+    client.force_login(admin_user)
+    response = client.get(reverse("webhooks:detail", args=[endpoint.pk]), headers={"HX-Request": "true"})
+    assert [t.name for t in response.templates][0] == "leads/webhooks/_deliveries.html"
+    assert "Nothing sent yet." in response.content.decode() and "<h1>" not in response.content.decode()
