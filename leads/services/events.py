@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from leadops.errors import ApplicationError
 from leads.lifecycle import Stage
-from leads.models import Event, EventStatus, Lead
+from leads.models import APIToken, Event, EventStatus, Lead
 from leads.models.lead import normalise_email
 from leads.selectors import lead_scope
 from leads.services.activities import activity_record
@@ -73,9 +73,8 @@ def event_scope(*, user, auth=None) -> str:
     Per token, so two integrations that happen to use the same event ids never collide; per user for a
     browser session. A rotated token starts a new scope (retries of one delivery use one token).
     """
-    meta = getattr(auth, "_meta", None)
-    if meta is not None and getattr(auth, "pk", None) is not None:
-        return f"{meta.label_lower}:{auth.pk}"
+    if isinstance(auth, APIToken):
+        return f"{auth._meta.label_lower}:{auth.pk}"
     return f"user:{user.pk}"
 
 
