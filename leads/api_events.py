@@ -169,7 +169,7 @@ class EventsAPIView(APIView):
         operation_id="events_create",
         summary="Record behaviour events (one, or a batch of up to 500)",
         request=PolymorphicProxySerializer(
-            component_name="EventsRequest",
+            component_name="Events",
             serializers=[EventSerializer, EventBatchSerializer],
             resource_type_field_name=None,
         ),

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from django.http import Http404
+from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, serializers, status
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.generics import ListAPIView
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
@@ -69,21 +71,24 @@ class EnrolSerializer(serializers.Serializer):
     track = serializers.SlugField(help_text="The track's slug.")
 
 
-def _enrolment_data(enrolment: Enrolment) -> dict:
-    return {
-        "id": enrolment.pk,
-        "lead_id": enrolment.lead_id,
-        "track": enrolment.track.slug,
-        "status": enrolment.status,
-        "exit_reason": enrolment.exit_reason or None,
-        "next_step": enrolment.next_step.position if enrolment.next_step else None,
-        "next_due_at": enrolment.next_due_at,
-    }
+class EnrolmentSerializer(serializers.ModelSerializer):
+    lead_id = serializers.IntegerField(read_only=True)
+    track = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    exit_reason = serializers.CharField(read_only=True, allow_null=True)
+    next_step = serializers.SerializerMethodField()
 
+    class Meta:
+        model = Enrolment
+        fields = ["id", "lead_id", "track", "status", "exit_reason", "next_step", "next_due_at"]
+        read_only_fields = fields
 
-def _error(exc: ApplicationError) -> Response:
-    code = status.HTTP_409_CONFLICT if exc.code == "conflict" else status.HTTP_400_BAD_REQUEST
-    return Response({"detail": exc.message, "code": exc.code}, status=code)
+    def get_next_step(self, enrolment: Enrolment) -> int | None:
+        return enrolment.next_step.position if enrolment.next_step else None
+
+    def to_representation(self, enrolment: Enrolment) -> dict:
+        data = super().to_representation(enrolment)
+        data["exit_reason"] = data["exit_reason"] or None
+        return data
 
 
 class EnrolmentCreateAPIView(APIView):
@@ -92,21 +97,19 @@ class EnrolmentCreateAPIView(APIView):
     permission_classes = [permissions.IsAuthenticated, TokenHasScope, IsMarketer]
     required_scopes = {"nurture:write"}
 
+    @extend_schema(request=EnrolSerializer, responses={201: EnrolmentSerializer})
     def post(self, request: Request) -> Response:
         serializer = EnrolSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         track = Track.objects.filter(slug=serializer.validated_data["track"]).first()
         if track is None:
-            return Response({"track": [f"No track with the slug {serializer.validated_data['track']!r}."]}, status=400)
+            raise ValidationError({"track": [f"No track with the slug {serializer.validated_data['track']!r}."]})
         try:
             lead = lead_get(user=request.user, pk=serializer.validated_data["lead_id"])
         except Http404:
-            return Response({"lead_id": ["No such lead."]}, status=400)
-        try:
-            enrolment = enrolment_create_by_hand(lead=lead, track=track, by=request.user, source=Enrolment.Source.API)
-        except ApplicationError as exc:
-            return _error(exc)
-        return Response(_enrolment_data(enrolment), status=status.HTTP_201_CREATED)
+            raise ValidationError({"lead_id": ["No such lead."]}) from None
+        enrolment = enrolment_create_by_hand(lead=lead, track=track, by=request.user, source=Enrolment.Source.API)
+        return Response(EnrolmentSerializer(enrolment).data, status=status.HTTP_201_CREATED)
 
 
 class LeadEnrolmentAPIView(APIView):
@@ -115,17 +118,19 @@ class LeadEnrolmentAPIView(APIView):
     permission_classes = [permissions.IsAuthenticated, TokenHasScope, IsMarketer]
     required_scopes = {"GET": {"leads:read"}, "DELETE": {"nurture:write"}}
 
+    @extend_schema(responses={200: EnrolmentSerializer})
     def get(self, request: Request, lead_id: int) -> Response:
         lead = lead_get(user=request.user, pk=lead_id)
         enrolment = Enrolment.objects.filter(lead=lead, status="active").select_related("track", "next_step").first()
         if enrolment is None:
-            return Response({"detail": "This lead is not enrolled in a track."}, status=404)
-        return Response(_enrolment_data(enrolment))
+            raise NotFound("This lead is not enrolled in a track.")
+        return Response(EnrolmentSerializer(enrolment).data)
 
+    @extend_schema(responses={204: None})
     def delete(self, request: Request, lead_id: int) -> Response:
         lead = lead_get(user=request.user, pk=lead_id)
         try:
             enrolment_remove(lead=lead, by=request.user)
         except ApplicationError as exc:
-            return Response({"detail": exc.message}, status=404)
+            raise NotFound(exc.message) from None
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -238,6 +238,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "StageEnum": "leads.lifecycle.Stage",
         "GradeEnum": "leads.models.lead.Grade",
+        "ULDStatusEnum": "leads.models.uld.ULDStatus",
+        "TrackStatusEnum": "nurture.models.Track.Status",
+        "EnrolmentStatusEnum": "nurture.models.Enrolment.Status",
     },
 }
 

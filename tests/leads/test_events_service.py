@@ -14,7 +14,7 @@ from leads.models import Activity, Event, EventStatus, Lead
 from leads.services import events as events_service
 from leads.services.events import EventInput, event_scope, events_process, events_record, events_redrive
 from scoring.models import ScoreDirty
-from tests.factories import LeadFactory
+from tests.factories import APITokenFactory, LeadFactory
 
 needs_postgres = pytest.mark.skipif(
     connection.vendor != "postgresql",
@@ -91,8 +91,8 @@ def test_two_callers_may_use_the_same_key_without_colliding(marketer, admin_user
 
 
 def test_the_scope_of_an_api_token_is_the_token_not_its_user(marketer):
-    token_like = Lead(pk=41)  # any saved model instance stands for request.auth
-    assert event_scope(user=marketer, auth=token_like) == "leads.lead:41"
+    token = APITokenFactory(user=marketer, scopes=["events:write"])
+    assert event_scope(user=marketer, auth=token) == f"leads.apitoken:{token.pk}"
     assert event_scope(user=marketer, auth=None) == f"user:{marketer.pk}"
 
 
