@@ -219,3 +219,50 @@ def test_a_reps_token_sees_what_the_rep_sees(world):
 def test_an_events_token_cannot_read_one_lead_either(as_actor, world):
     response = as_actor("events_token").get(f"/api/leads/{world['leads']['pool'].pk}/")
     assert response.status_code == 403
+
+
+# Behaviour events: marketing, admins and tokens with events:write; reps, managers and executives do not.
+@pytest.mark.parametrize("actor", EVERYONE)
+def test_sending_events(as_actor, world, actor, django_capture_on_commit_callbacks):
+    body = {"id": f"ac-{actor}", "type": "web_visit", "email": f"visitor-{actor}@example.com"}
+    with django_capture_on_commit_callbacks(execute=False):
+        response = as_actor(actor).post("/api/events/", body, format="json")
+    expected = {**dict.fromkeys(PEOPLE, 403), "marketer": 202, "events_token": 202, "anonymous": 401}
+    assert response.status_code == expected[actor]
+
+
+def test_an_event_for_a_lead_id_outside_the_callers_scope_is_refused_without_a_hint(world, marketer):
+    # Marketing sees every lead, so use a rep's token with events:write: alice's lead is not bob's.
+    token = APITokenFactory(user=world["people"]["bob"], kind="personal", scopes=["events:write"])
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token.secret}")
+    body = {"id": "x1", "type": "web_visit", "lead_id": world["leads"]["alice"].pk}
+    response = client.post("/api/events/", body, format="json")
+    assert response.status_code in {400, 403, 404}
+    assert world["leads"]["alice"].activities.count() == 0
+
+
+# Nurture tracks and enrolments belong to marketing.
+NURTURE = expect(403, marketer=200)
+
+
+@pytest.mark.parametrize("actor", EVERYONE)
+def test_listing_nurture_tracks(as_actor, world, actor):
+    assert as_actor(actor).get("/api/nurture/tracks/").status_code == NURTURE[actor]
+
+
+@pytest.mark.parametrize("actor", EVERYONE)
+def test_reading_and_ending_an_enrolment(as_actor, world, actor):
+    lead = world["leads"]["alice"]
+    # Not enrolled: marketing gets 404; everyone else is stopped before the lookup.
+    assert as_actor(actor).get(f"/api/nurture/enrolments/{lead.pk}/").status_code == expect(403, marketer=404)[actor]
+    assert as_actor(actor).delete(f"/api/nurture/enrolments/{lead.pk}/").status_code == expect(403, marketer=404)[actor]
+
+
+@pytest.mark.parametrize("actor", [a for a in EVERYONE if a != "marketer"])
+def test_only_marketing_enrols_leads_by_api(as_actor, world, actor):
+    lead = world["leads"]["pool"]
+    response = as_actor(actor).post("/api/nurture/enrolments/", {"lead_id": lead.pk, "track": "x"}, format="json")
+    assert response.status_code == expect(403)[actor]
+    lead.refresh_from_db()
+    assert lead.stage == Stage.MQL
