@@ -6,6 +6,8 @@ import json
 
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
@@ -85,6 +87,7 @@ class ImportUploadAPIView(APIView):
     permission_classes = [permissions.IsAuthenticated, IsImporter]
     parser_classes = [MultiPartParser, FormParser]
 
+    @extend_schema(request=ImportUploadSerializer, responses={201: OpenApiTypes.OBJECT})
     def post(self, request: Request) -> Response:
         serializer = ImportUploadSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -114,5 +117,6 @@ class ImportUploadAPIView(APIView):
 class ImportStatusAPIView(APIView):
     permission_classes = [permissions.IsAuthenticated, IsImporter]
 
+    @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, pk: int) -> Response:
         return Response(job_status(get_object_or_404(ImportJob, pk=pk)))
