@@ -107,9 +107,7 @@ def test_production_settings_pass_check_deploy_without_warnings():
 
 
 def test_check_deploy_flags_insecure_cookies_when_the_environment_turns_them_off():
-    result = manage(
-        "check", "--deploy", "--fail-level", "WARNING", env=production_env(DJANGO_SECURE_COOKIES="false")
-    )
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=production_env(DJANGO_SECURE_COOKIES="false"))
     assert result.returncode != 0
     assert "security.W012" in result.stderr  # SESSION_COOKIE_SECURE
 
