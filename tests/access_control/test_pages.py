@@ -261,10 +261,8 @@ def fetch(client: Client, rule: Rule, url: str):
     """Make the request in a savepoint that is rolled back, so one user's action never changes the next case."""
     headers = {"HTTP_HX_REQUEST": "true"} if rule.htmx else {}
     with transaction.atomic():
-        if rule.method == "POST":
-            response = client.post(url, rule.data, **headers)
-        else:
-            response = client.get(url, **headers)
+        send = client.post if rule.method == "POST" else client.get
+        response = send(url, rule.data, **headers)
         transaction.set_rollback(True)
     return response
 
