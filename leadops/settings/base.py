@@ -232,6 +232,7 @@ AXES_FAILURE_LIMIT = int(os.environ.get("LEADOPS_LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = dt.timedelta(minutes=int(os.environ.get("LEADOPS_LOGIN_COOLOFF_MINUTES", "15")))
 AXES_LOCKOUT_PARAMETERS = ["username", ["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True  # the lockout page's "try again in N minutes" relies on it
 AXES_CLIENT_IP_CALLABLE = "leadops.security.client_ip"
 AXES_LOCKOUT_CALLABLE = "leadops.security.lockout_response"
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"  # one store for SQLite and PostgreSQL alike

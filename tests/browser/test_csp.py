@@ -118,3 +118,13 @@ def test_a_csp_violation_would_be_seen(page, console, executive):
     page.evaluate("() => { const s = document.createElement('script'); s.textContent = '1'; document.body.append(s); }")
     page.wait_for_timeout(200)
     assert any("Content Security Policy" in m for m in console)
+
+
+def test_admin_status_page_and_admin_site_work_under_the_csp(page, console, admin_user, alice):
+    LeadFactory(owner=alice)
+    log_in(page, admin_user.username, DEMO_PASSWORD)
+    visit(page, "/system/status/")
+    visit(page, "/admin/")
+    visit(page, "/admin/leads/lead/")
+    visit(page, "/admin/leads/campaign/add/")
+    assert_no_csp_violation(console)

@@ -72,6 +72,18 @@ def test_templates_carry_no_inline_script_style_or_event_handler():
     assert offenders == []
 
 
+def test_our_scripts_neither_eval_code_nor_write_inline_styles_or_handlers():
+    """static/js runs under script-src 'self' without 'unsafe-eval'; markup it writes obeys the CSP too."""
+    forbidden = ["eval(", "new Function", 'setTimeout("', "innerHTML", 'setAttribute("style', 'setAttribute("on']
+    offenders = [
+        f"{path.relative_to(REPO)}: {needle}"
+        for path in sorted((REPO / "static" / "js").rglob("*.js"))
+        for needle in forbidden
+        if needle in path.read_text()
+    ]
+    assert offenders == []
+
+
 def test_media_is_never_served_by_the_app():
     with pytest.raises(Resolver404):
         resolve("/media/imports/0123456789abcdef.csv")
