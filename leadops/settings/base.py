@@ -228,8 +228,8 @@ SPECTACULAR_SETTINGS = {
 # The address is REMOTE_ADDR unless LEADOPS_TRUSTED_PROXY_COUNT of our proxies stand in front (see
 # leadops.security.client_ip), so a spoofed X-Forwarded-For does not buy fresh attempts.
 LEADOPS_TRUSTED_PROXY_COUNT = int(os.environ.get("LEADOPS_TRUSTED_PROXY_COUNT", "0"))
-AXES_FAILURE_LIMIT = int(os.environ.get("LEADOPS_LOGIN_FAILURE_LIMIT", "5"))
-AXES_COOLOFF_TIME = dt.timedelta(minutes=int(os.environ.get("LEADOPS_LOGIN_COOLOFF_MINUTES", "15")))
+AXES_FAILURE_LIMIT = max(1, int(os.environ.get("LEADOPS_LOGIN_FAILURE_LIMIT", "5")))
+AXES_COOLOFF_TIME = dt.timedelta(minutes=max(1, int(os.environ.get("LEADOPS_LOGIN_COOLOFF_MINUTES", "15"))))
 AXES_LOCKOUT_PARAMETERS = ["username", ["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True  # the lockout page's "try again in N minutes" relies on it
