@@ -14,6 +14,7 @@ urlpatterns = [
     path("<int:pk>/cancel/", views_imports.import_cancel_view, name="cancel"),
     path("<int:pk>/undo/", views_imports.import_undo_view, name="undo"),
     path("<int:pk>/errors.csv", views_imports.import_errors_view, name="errors"),
+    path("<int:pk>/original/", views_imports.import_original_view, name="original"),
     path("<int:pk>/leads/", views_imports.import_leads_view, name="leads"),
     path("api/", api_imports.ImportUploadAPIView.as_view(), name="api_upload"),
     path("api/<int:pk>/", api_imports.ImportStatusAPIView.as_view(), name="api_status"),

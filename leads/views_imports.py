@@ -5,10 +5,11 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from leadops.downloads import as_attachment
 from leadops.errors import ApplicationError
 from leads.forms_imports import ImportConfigureForm, ImportUploadForm
 from leads.imports.detect import DELIMITER_LABELS, ENCODINGS
@@ -21,6 +22,7 @@ from leads.services.imports import (
     import_job_cancel,
     import_job_configure,
     import_job_create,
+    import_job_path,
     import_job_preview,
     import_job_start,
     import_job_undo,
@@ -208,9 +210,20 @@ def import_undo_view(request: HttpRequest, pk: int) -> HttpResponse:
 def import_errors_view(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     job = _job(request, pk)
     response = StreamingHttpResponse(import_error_file(job=job), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-errors.csv"'
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return as_attachment(response, f"import-{job.pk}-errors.csv")
+
+
+@login_required
+def import_original_view(request: HttpRequest, pk: int) -> FileResponse:
+    """Download the uploaded file as it came: always a download, never shown in the app's origin."""
+    job = _job(request, pk)
+    try:
+        handle = open(import_job_path(job), "rb")  # noqa: SIM115 (FileResponse closes it)
+    except FileNotFoundError:
+        raise Http404("The uploaded file is no longer stored.")
+    # octet-stream: a browser saves it and never renders it, whatever the file holds.
+    response = FileResponse(handle, content_type="application/octet-stream")
+    return as_attachment(response, job.original_name)
 
 
 @login_required

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from leadops.downloads import as_attachment
 from leadops.errors import ApplicationError
 from leads.forms_queue import (
     CloseForm,
@@ -94,7 +95,7 @@ def queue_export_view(request: HttpRequest) -> HttpResponse:
     """Download the user's own queue as CSV (never anyone else's leads)."""
     _require_queue_user(request)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="my-queue.csv"'
+    as_attachment(response, "my-queue.csv")
     writer = csv.writer(response)
     writer.writerow(["id", "name", "company", "email", "stage", "grade", "score", "next follow-up", "touches"])
     for lead in queue_export_rows(user=request.user):

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from leadops.downloads import as_attachment
 from leadops.errors import ApplicationError
 from reporting.filters import ReportFilterForm, ReportFilters, ReportScope, report_scope
 from reporting.forms import RevenueGapForm, month_from_param
@@ -55,8 +56,7 @@ def _render(request: HttpRequest, template: str, tables: list[Table], context: d
             query.pop("export")
             return redirect(f"{request.path}?{query.urlencode()}")
         response = HttpResponse(table_csv(table), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{table.id}.csv"'
-        return response
+        return as_attachment(response, f"{table.id}.csv")
     query = request.GET.copy()
     query.pop("export", None)
     return render(request, template, {"tables": tables, "query": query.urlencode(), **context})

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from leads.lifecycle import Stage
 from leads.models import Activity, Lead, ULDVersion
+from leads.selectors import lead_scope
 from leads.selectors_uld import uld_active
 
 from .engine import ScoreResult, lead_score_compute, sales_ready_gaps
@@ -152,8 +153,12 @@ def _win_rate(outcomes: Counter, grade: str) -> float | None:
 SAMPLE = 50
 
 
-def simulation_run(*, draft: ULDVersion, now: dt.datetime | None = None) -> Simulation:
-    """Score every current lead under the draft and under the active version, writing nothing."""
+def simulation_run(*, draft: ULDVersion, user, now: dt.datetime | None = None) -> Simulation:
+    """Score every current lead under the draft and under the active version, writing nothing.
+
+    The counts cover every lead (the definition applies to all of them); the example leads named on the
+    page are only those `user` may see, so a manager never reads another team's leads here.
+    """
     now = now or timezone.now()
     active = uld_active()
     simulation = Simulation(draft=draft, active=active)
@@ -162,6 +167,9 @@ def simulation_run(*, draft: ULDVersion, now: dt.datetime | None = None) -> Simu
         _simulate_sql(simulation, base=base, now=now)
     else:
         _simulate_python(simulation, base=base, now=now)
+    sample_ids = [lead.pk for lead, _, _ in simulation.changed_sample]
+    visible = set(lead_scope(user=user).filter(pk__in=sample_ids).values_list("pk", flat=True))
+    simulation.changed_sample = [row for row in simulation.changed_sample if row[0].pk in visible]
     return simulation
 
 

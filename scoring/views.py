@@ -140,7 +140,7 @@ def rule_points(request: HttpRequest, pk: int, kind: str, rule_pk: int) -> HttpR
 def simulate_view(request: HttpRequest, pk: int) -> HttpResponse:
     _require_editor(request)
     version = get_object_or_404(ULDVersion, pk=pk)
-    simulation = simulation_run(draft=version)
+    simulation = simulation_run(draft=version, user=request.user)
     return render(request, "scoring/simulation.html", {"simulation": simulation, "version": version})
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 # An empty value counts as unset (an env file line `LEADOPS_VAR_DIR=` must not mean the current directory).
@@ -41,6 +43,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
+    "csp",
     "leads",
     "scoring",
     "nurture",
@@ -49,6 +53,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "leadops.security.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -58,6 +64,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "leadops.urls"
@@ -105,6 +113,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# The axes backend refuses a locked-out login before the model backend checks the password.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -244,6 +257,49 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# --- Security (see README "Security") ---------------------------------------------------------------
+# Login throttling (django-axes): after LEADOPS_LOGIN_FAILURE_LIMIT failures a username is locked, from
+# everywhere and per address, for LEADOPS_LOGIN_COOLOFF_MINUTES; any attempt during the lock restarts it.
+# The address is REMOTE_ADDR unless LEADOPS_TRUSTED_PROXY_COUNT of our proxies stand in front (see
+# leadops.security.client_ip), so a spoofed X-Forwarded-For does not buy fresh attempts.
+LEADOPS_TRUSTED_PROXY_COUNT = int(os.environ.get("LEADOPS_TRUSTED_PROXY_COUNT", "0"))
+AXES_FAILURE_LIMIT = max(1, int(os.environ.get("LEADOPS_LOGIN_FAILURE_LIMIT", "5")))
+AXES_COOLOFF_TIME = dt.timedelta(minutes=max(1, int(os.environ.get("LEADOPS_LOGIN_COOLOFF_MINUTES", "15"))))
+AXES_LOCKOUT_PARAMETERS = ["username", ["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True  # the lockout page's "try again in N minutes" relies on it
+AXES_CLIENT_IP_CALLABLE = "leadops.security.client_ip"
+AXES_LOCKOUT_CALLABLE = "leadops.security.lockout_response"
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"  # one store for SQLite and PostgreSQL alike
+AXES_VERBOSE = False
+
+# Content-Security-Policy (django-csp): only our own scripts and styles, no inline code anywhere. Pico's
+# icons are data: URIs in its stylesheet; Chart.js sizes its canvas through CSSOM, which CSP allows.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+# SecurityMiddleware sends these on every response; set here so no environment depends on Django's defaults.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+# Pages send the CSRF token from the template (hx-headers), never from the cookie: scripts need not read it.
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+
 # Upload limits (imports) and request size limits.
 LEADOPS_IMPORT_MAX_BYTES = int(os.environ.get("LEADOPS_IMPORT_MAX_BYTES", str(50 * 1024 * 1024)))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
@@ -281,4 +337,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # django-axes logs every login at INFO; failures and lockouts (WARNING) are what an operator needs.
+    "loggers": {"axes": {"level": "WARNING"}},
 }

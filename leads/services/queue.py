@@ -112,7 +112,8 @@ def lead_reject(
     text = f"Rejected: {reason.label}. {comment}"
     payload: dict = {"reason": reason.code, "route": reason.route, "comment": comment}
     if reason.route == Route.DUPLICATE and duplicate_of is not None:
-        if duplicate_of == locked.pk or not Lead.objects.filter(pk=duplicate_of).exists():
+        # Only a lead `by` may see: otherwise the answer would tell whether any lead id exists.
+        if duplicate_of == locked.pk or not lead_scope(user=by).filter(pk=duplicate_of).exists():
             raise ApplicationError(f"There is no other lead number {duplicate_of} to mark this a duplicate of.")
         payload["duplicate_of"] = duplicate_of
         text += f" Duplicate of lead {duplicate_of}."

@@ -79,9 +79,16 @@ def test_marketer_imports_a_show_list_end_to_end(import_page, live_server, marke
 
     # Map the city to extra data, fill empty fields on existing leads, start.
     assert page.locator("[data-testid=map-5]").input_value() == "extra"
-    page.select_option("[data-testid=map-4]", "employees")
-    page.check("input[name=duplicate_policy][value=fill]")
-    page.wait_for_timeout(300)
+    # Each change re-renders the whole setup form (htmx): wait for one swap before the next change, or
+    # a late swap puts back the server's earlier state over what was just clicked.
+    saved = lambda r: "/configure/" in r.url and r.request.method == "POST"  # noqa: E731
+    with page.expect_response(saved):
+        page.select_option("[data-testid=map-4]", "employees")
+    page.wait_for_function("document.querySelector('[data-testid=map-4]').value === 'employees'")
+    with page.expect_response(saved):
+        page.check("input[name=duplicate_policy][value=fill]")
+    page.wait_for_timeout(100)  # htmx's settle after the swap
+    assert page.locator("input[name=duplicate_policy][value=fill]").is_checked()
     page.click("[data-testid=start]")
     page.wait_for_selector("[data-testid=import-status]")
     assert page.locator("[data-testid=import-status]").inner_text() == "Queued"

@@ -89,12 +89,19 @@ def test_wrong_contact_with_a_referral_creates_the_right_person_in_my_queue(new_
 
 
 def test_duplicate_points_at_an_existing_lead(new_lead, alice):
-    other = LeadFactory()
+    other = LeadFactory(owner=alice)
     with pytest.raises(ApplicationError, match="no other lead number"):
         lead_reject(lead=new_lead, by=alice, reason_code="duplicate", comment="dup", duplicate_of=new_lead.pk)
     lead_reject(lead=new_lead, by=alice, reason_code="duplicate", comment="dup", duplicate_of=other.pk)
     note = Activity.objects.get(lead=new_lead, kind=ActivityKind.NOTE)
     assert note.payload["duplicate_of"] == other.pk
+
+
+def test_duplicate_of_a_lead_the_rep_cannot_see_answers_as_if_it_did_not_exist(new_lead, alice, charlie):
+    """Otherwise the message would tell a rep which lead ids exist in other teams."""
+    theirs = LeadFactory(owner=charlie)
+    with pytest.raises(ApplicationError, match=f"no other lead number {theirs.pk} "):
+        lead_reject(lead=new_lead, by=alice, reason_code="duplicate", comment="dup", duplicate_of=theirs.pk)
 
 
 def test_no_response_is_refused_before_the_minimum_touches_with_how_many_remain(new_lead, alice):
