@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -105,13 +106,12 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
     try:
         rows = table_rows(import_job_path(job), job_table(job))
         pending = (item for item in rows if item[0] > job.last_line)
-        for chunk in chunks(pending, CHUNK_ROWS):
+        for chunk, cleaned in _read_ahead(chunks(pending, CHUNK_ROWS), job, mapping):
             if ImportJob.objects.filter(pk=job_id, cancel_requested=True).exists():
                 job_move(
                     job_id, from_statuses=[ImportStatus.RUNNING], to=ImportStatus.CANCELLED, finished_at=timezone.now()
                 )
                 return ImportJob.objects.get(pk=job_id)
-            cleaned = [clean_cells(job, mapping, line, cells) for line, cells in chunk]
             written = _chunk_commit_with_retry(job=job, chunk=chunk, cleaned=cleaned)
             if written is None:
                 logger.info("import %s: another run advanced the checkpoint; this one stops", job_id)
@@ -141,6 +141,29 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
         heartbeat_at=timezone.now(),
     )
     return ImportJob.objects.get(pk=job_id)
+
+
+def _read_ahead(
+    chunked: Iterator[list], job: ImportJob, mapping: dict[int, str]
+) -> Iterator[tuple[list, list[CleanRow]]]:
+    """Yield (chunk, its cleaned rows), reading and cleaning the next chunk while the caller writes this one.
+
+    One thread, one chunk ahead: parsing and cleaning are Python, the writes mostly wait on PostgreSQL
+    (psycopg2 lets go of the GIL meanwhile), so the two overlap; memory stays at two chunks. Only that
+    thread touches the file's iterator, and never the database.
+    """
+
+    def next_cleaned() -> tuple[list, list[CleanRow]] | None:
+        chunk = next(chunked, None)
+        if chunk is None:
+            return None
+        return chunk, [clean_cells(job, mapping, line, cells) for line, cells in chunk]
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-read") as pool:
+        future = pool.submit(next_cleaned)
+        while (item := future.result()) is not None:
+            future = pool.submit(next_cleaned)
+            yield item
 
 
 def _chunk_commit_with_retry(*, job: ImportJob, chunk: list, cleaned: list[CleanRow]) -> Written | None:
