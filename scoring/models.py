@@ -83,7 +83,8 @@ class EngagementRule(models.Model):
 class ScoreHistory(models.Model):
     """A grade change, or a larger score move, of one lead (the trend on the lead page)."""
 
-    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="score_history")
+    # Indexed by score_history_lead, which leads with it.
+    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="score_history", db_index=False)
     uld_version = models.ForeignKey("leads.ULDVersion", null=True, on_delete=models.SET_NULL, related_name="+")
     at = models.DateTimeField(default=timezone.now)
     score = models.IntegerField()

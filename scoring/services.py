@@ -48,18 +48,25 @@ def _is_candidate(*, version: ULDVersion, stage: str, old_grade: str, grade: str
     return stage == Stage.INQUIRY or (stage == Stage.NURTURE and old_grade not in ready)
 
 
-def _write_sql(*, version: ULDVersion, now: dt.datetime, lead_filter: Sql) -> tuple[int, list[int]]:
+def _write_sql(
+    *, version: ULDVersion, now: dt.datetime, lead_filter: Sql, lead_table: str = "leads_lead"
+) -> tuple[int, list[int]]:
     fit_rules, engagement_rules = rules_for(version=version)
     graded = graded_select(
-        version=version, fit_rules=fit_rules, engagement_rules=engagement_rules, now=now, lead_filter=lead_filter
+        version=version,
+        fit_rules=fit_rules,
+        engagement_rules=engagement_rules,
+        now=now,
+        lead_filter=lead_filter,
+        lead_table=lead_table,
     )
     ready = version.sales_ready_grades
     sql = (
         Sql()
-        .add("WITH g AS (")
+        .add("WITH g AS MATERIALIZED (")
         .extend(graded)
         .add(
-            "), upd AS (UPDATE leads_lead l SET score = g.total, grade = g.grade, score_fit = g.fit, "
+            f"), upd AS (UPDATE {lead_table} l SET score = g.total, grade = g.grade, score_fit = g.fit, "  # noqa: S608 - constant table names
             "score_engagement = g.eng, scored_at = %s FROM g WHERE l.id = g.id AND "
             "(l.score, l.grade, l.score_fit, l.score_engagement) IS DISTINCT FROM (g.total, g.grade, g.fit, g.eng) "
             "RETURNING l.id, l.stage, g.old_score, g.old_grade, g.total, g.grade, g.fit, g.eng), "
@@ -153,6 +160,29 @@ def leads_qualify(*, version: ULDVersion, lead_ids: list[int]) -> int:
         lead_route(lead=lead, uld_version=version, grade=lead.grade)
         qualified += 1
     return qualified
+
+
+def leads_score_staged(*, table: str, lead_ids: list[int]) -> list[int]:
+    """Score new leads held in `table`, a staging copy of the lead table, before they are inserted.
+
+    PostgreSQL only, in the caller's transaction; their activities must already be in the activity table
+    (its foreign key is checked at commit). Writing the score into the staging row spares the lead table
+    an UPDATE of every new row, which touches all its indexes. Logs the score history as `leads_score`
+    does; return the ids to hand to `leads_qualify_ready` once the leads are inserted.
+    """
+    version = uld_active()
+    if version is None or not lead_ids:
+        return []
+    _, candidates = _write_sql(version=version, now=timezone.now(), lead_filter=id_list(lead_ids), lead_table=table)
+    return candidates
+
+
+def leads_qualify_ready(*, lead_ids: list[int]) -> int:
+    """Qualify and route the sales-ready leads among `lead_ids` under the active definition."""
+    version = uld_active()
+    if version is None or not lead_ids:
+        return 0
+    return leads_qualify(version=version, lead_ids=sorted(set(lead_ids)))
 
 
 @transaction.atomic

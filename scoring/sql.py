@@ -110,10 +110,13 @@ def _rule_points(rule, column: str) -> Sql:
     return Sql().add(f"floor((LEAST(GREATEST({raw}, %s), %s) + 500) / 1000)", -rule.cap * 1000, rule.cap * 1000)
 
 
-def graded_select(*, version, fit_rules, engagement_rules, now: dt.datetime, lead_filter: Sql) -> Sql:
+def graded_select(
+    *, version, fit_rules, engagement_rules, now: dt.datetime, lead_filter: Sql, lead_table: str = LEAD_TABLE
+) -> Sql:
     """Return a SELECT of (id, stage, old_score, old_grade, fit, eng, total, grade) for the filtered leads.
 
     `lead_filter` is a condition on `l.id` written twice: for leads (alias l) and, renamed, activities.
+    `lead_table` is the lead table or a staging copy of it (same columns) holding leads not inserted yet.
     """
     fit_rules = [r for r in fit_rules if r.points]
     engagement_rules = list(engagement_rules)
@@ -129,7 +132,7 @@ def graded_select(*, version, fit_rules, engagement_rules, now: dt.datetime, lea
             eng.extend(_rule_points(rule, f"e.r{i}")).add(" + ")
         eng.add("0")
         inner.add("(").extend(eng).add(")::int AS eng FROM ")
-        inner.add(f"{LEAD_TABLE} l LEFT JOIN (SELECT a.lead_id")
+        inner.add(f"{lead_table} l LEFT JOIN (SELECT a.lead_id")
         for i, rule in enumerate(engagement_rules):
             inner.add(", SUM(CASE WHEN ").extend(_activity_condition(rule, now)).add(" THEN ")
             inner.extend(_occurrence_value(rule, now)).add(f" END) AS r{i}")
@@ -141,7 +144,7 @@ def graded_select(*, version, fit_rules, engagement_rules, now: dt.datetime, lea
         )
         inner.add(" GROUP BY a.lead_id) e ON e.lead_id = l.id WHERE ").extend(lead_filter)
     else:
-        inner.add(f"0 AS eng FROM {LEAD_TABLE} l WHERE ").extend(lead_filter)
+        inner.add(f"0 AS eng FROM {lead_table} l WHERE ").extend(lead_filter)
     graded = Sql().add(
         "SELECT c.*, c.fit + c.eng AS total, CASE WHEN c.fit + c.eng >= %s THEN 'A' ", version.grade_a_min
     )
@@ -150,7 +153,9 @@ def graded_select(*, version, fit_rules, engagement_rules, now: dt.datetime, lea
         version.grade_b_min,
         version.grade_c_min,
     )
-    return graded.extend(inner).add(") c")
+    # OFFSET 0 keeps `c` a subquery: flattened, each use of c.fit and c.eng (the total, the grade's three
+    # bounds, the caller's change test) would evaluate every rule's expression again.
+    return graded.extend(inner).add(" OFFSET 0) c")
 
 
 def sales_ready_condition(*, version, grade_column: str) -> Sql:

@@ -35,7 +35,8 @@ class ActivityQuerySet(models.QuerySet):
 class Activity(models.Model):
     """An append-only entry on a lead's timeline."""
 
-    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="activities")
+    # Indexed by activity_lead_latest, which leads with it.
+    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="activities", db_index=False)
     kind = models.CharField(max_length=20, choices=ActivityKind.choices)
     occurred_at = models.DateTimeField(default=timezone.now)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)

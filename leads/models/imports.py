@@ -154,8 +154,9 @@ class ImportChangeAction(models.TextChoices):
 class ImportChange(models.Model):
     """What one import did to one lead: enough to list the batch and to undo it."""
 
-    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="changes")
-    lead = models.ForeignKey("leads.Lead", null=True, on_delete=models.SET_NULL, related_name="+")
+    # Indexed by import_change_once_per_lead and import_change_lead, which lead with them.
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="changes", db_index=False)
+    lead = models.ForeignKey("leads.Lead", null=True, on_delete=models.SET_NULL, related_name="+", db_index=False)
     action = models.CharField(max_length=10, choices=ImportChangeAction.choices)
     line = models.PositiveIntegerField()
     before = models.JSONField(default=dict, blank=True)  # fields the import changed, as they were

@@ -111,11 +111,18 @@ class Lead(models.Model):
     timeframe = models.CharField(max_length=10, choices=Timeframe.choices, blank=True)
     # Where it came from and who has it
     source_channel = models.CharField(max_length=20, choices=SourceChannel.choices, default=SourceChannel.INBOUND)
+    # No single-column index on campaign or owner: lead_campaign_id and lead_owner_id lead with them, and
+    # every index is one more write for each imported lead.
     campaign = models.ForeignKey(
-        "leads.Campaign", null=True, blank=True, on_delete=models.SET_NULL, related_name="leads"
+        "leads.Campaign", null=True, blank=True, on_delete=models.SET_NULL, related_name="leads", db_index=False
     )
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_leads"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_leads",
+        db_index=False,
     )
     # Lifecycle: written only by leads.services.lifecycle
     stage = models.CharField(max_length=20, choices=Stage.choices, default=Stage.INQUIRY, editable=False)

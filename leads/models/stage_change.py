@@ -17,7 +17,8 @@ class StageChangeQuerySet(models.QuerySet):
 class StageChange(models.Model):
     """One move of a lead between lifecycle stages. Reporting reads this log; it is append-only."""
 
-    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="stage_changes")
+    # Indexed by stage_change_lead, which leads with it.
+    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="stage_changes", db_index=False)
     # Empty for the lead's creation (it enters as an inquiry or at the stage it was imported at).
     from_stage = models.CharField(max_length=20, choices=Stage.choices, blank=True)
     to_stage = models.CharField(max_length=20, choices=Stage.choices)

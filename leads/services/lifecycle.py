@@ -230,7 +230,7 @@ def _check_history(steps: list[StageStep], *, where: str) -> None:
             raise ApplicationError(f"{where}: its move to {_label(after.to_stage)} is dated before the stage it left.")
 
 
-# The columns `leads_insert_from_staging` reads from the caller's staging table, in this order.
+# The columns `leads_stage_new` reads from the caller's staging table, in this order.
 STAGING_LEAD_COLUMNS = (
     "email",
     "first_name",
@@ -248,43 +248,54 @@ STAGING_LEAD_COLUMNS = (
 )
 
 
-def leads_insert_from_staging(
-    *, cursor, table: str, source_channel: str, campaign_id: int | None, at: dt.datetime, by=None, reason: str = ""
-) -> list[tuple[int, str]]:
-    """Insert the staging table's rows with `lead_id IS NULL` as inquiries, and log their entry, in SQL.
+# The temporary copy of the lead table that `leads_stage_new` fills and `leads_insert_staged` empties.
+NEW_LEADS_TABLE = "_leadops_new_leads"
 
-    PostgreSQL only: the set-based twin of `leads_bulk_create` for imports, where building a model
-    instance per row costs more than the insert. `table` is a temporary table the caller filled with
-    COPY (columns STAGING_LEAD_COLUMNS plus `lead_id`), already deduplicated, emails normalised. Runs in
-    the caller's transaction; return [(lead id, email)] of the new leads.
+
+def lead_ids_reserve(*, cursor, count: int) -> list[int]:
+    """Draw `count` ids from the lead table's sequence, ascending, for leads `leads_stage_new` will stage."""
+    cursor.execute("SELECT nextval(pg_get_serial_sequence('leads_lead', 'id')) FROM generate_series(1, %s)", [count])
+    return sorted(row[0] for row in cursor.fetchall())
+
+
+def leads_stage_new(*, cursor, table: str, source_channel: str, campaign_id: int | None, at: dt.datetime) -> None:
+    """Stage the rows of `table` whose `action` is 'created' as new inquiries in NEW_LEADS_TABLE, in SQL.
+
+    PostgreSQL only, for imports, where building a model instance per row costs more than the insert.
+    `table` is a temporary table the caller filled with COPY (columns STAGING_LEAD_COLUMNS, `lead_id`
+    with ids from `lead_ids_reserve`, and `action`), already deduplicated, emails normalised. The staged
+    leads are not in the lead table yet: the caller may write rows that point at them (foreign keys are
+    checked at commit) and fill columns such as the score, then calls `leads_insert_staged` in the same
+    transaction.
     """
     columns = ", ".join(STAGING_LEAD_COLUMNS)
+    cursor.execute(f"DROP TABLE IF EXISTS {NEW_LEADS_TABLE}")
+    cursor.execute(f"CREATE TEMPORARY TABLE {NEW_LEADS_TABLE} (LIKE leads_lead INCLUDING DEFAULTS) ON COMMIT DROP")
+    cursor.execute(
+        f"""
+        INSERT INTO {NEW_LEADS_TABLE} (id, {columns}, company_domain, budget, authority, need, timeframe,
+            source_channel, campaign_id, owner_id, stage, stage_entered_at, score, grade, created_at, updated_at,
+            sales_touches, nurture_touches)
+        SELECT lead_id, {columns}, '', NULL, '', '', '', %(channel)s, %(campaign)s, NULL, %(stage)s, %(at)s, 0, '',
+            %(at)s, %(at)s, 0, 0
+        FROM {table} WHERE action = 'created'
+        """,  # noqa: S608 - table and columns are the caller's constants, values are parameters
+        {"channel": source_channel, "campaign": campaign_id, "stage": Stage.INQUIRY, "at": at},
+    )
+
+
+def leads_insert_staged(*, cursor, at: dt.datetime, by=None, reason: str = "") -> None:
+    """Insert the leads `leads_stage_new` staged, and log their entry, with one statement each."""
     cursor.execute(
         f"""
         WITH new AS (
-            INSERT INTO leads_lead ({columns}, company_domain, budget, authority, need, timeframe, source_channel,
-                campaign_id, owner_id, stage, stage_entered_at, score, grade, created_at, updated_at,
-                sales_touches, nurture_touches)
-            SELECT {columns}, '', NULL, '', '', '', %(channel)s, %(campaign)s, NULL, %(stage)s, %(at)s, 0, '',
-                %(at)s, %(at)s, 0, 0
-            FROM {table} WHERE lead_id IS NULL ORDER BY line
-            RETURNING id, email
-        ), logged AS (
-            INSERT INTO leads_stagechange (lead_id, from_stage, to_stage, changed_at, changed_by_id, owner_id, reason)
-            SELECT id, '', %(stage)s, %(at)s, %(by)s, NULL, %(reason)s FROM new
+            INSERT INTO leads_lead SELECT * FROM {NEW_LEADS_TABLE} ORDER BY id RETURNING id
         )
-        SELECT id, email FROM new
-        """,  # noqa: S608 - table and columns are the caller's constants, values are parameters
-        {
-            "channel": source_channel,
-            "campaign": campaign_id,
-            "stage": Stage.INQUIRY,
-            "at": at,
-            "by": by.pk if by is not None else None,
-            "reason": reason,
-        },
+        INSERT INTO leads_stagechange (lead_id, from_stage, to_stage, changed_at, changed_by_id, owner_id, reason)
+        SELECT id, '', %(stage)s, %(at)s, %(by)s, NULL, %(reason)s FROM new ORDER BY id
+        """,  # noqa: S608 - the table is a constant
+        {"stage": Stage.INQUIRY, "at": at, "by": by.pk if by is not None else None, "reason": reason},
     )
-    return cursor.fetchall()
 
 
 def _rollups_mark(*, at: dt.datetime, lead_id: int) -> None:

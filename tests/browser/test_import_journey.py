@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from leads.models import ImportJob, ImportStatus, Lead
-from leads.services import imports as import_service
+from leads.services.imports import run as import_run
 from tests.factories import DEMO_PASSWORD, CampaignFactory, LeadFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -33,7 +33,7 @@ def import_page(chromium_browser, live_server):
 def test_marketer_imports_a_show_list_end_to_end(import_page, live_server, marketer, monkeypatch, tmp_path, settings):
     settings.MEDIA_ROOT = tmp_path / "media"
     enqueued: list[int] = []
-    monkeypatch.setattr(import_service, "_enqueue", enqueued.append)
+    monkeypatch.setattr(import_run, "_enqueue", enqueued.append)
     CampaignFactory(name="Other show")
     LeadFactory(email="known@example.com", first_name="Kim", last_name="", company_name="")
     source = tmp_path / "booth.csv"
@@ -95,7 +95,7 @@ def test_marketer_imports_a_show_list_end_to_end(import_page, live_server, marke
     job = ImportJob.objects.get()
     assert enqueued == [job.pk]
 
-    import_service.import_job_run(job_id=job.pk)  # the worker's part, while the page polls
+    import_run.import_job_run(job_id=job.pk)  # the worker's part, while the page polls
     page.wait_for_selector("#import-progress[data-status=done]")
     assert page.locator("[data-testid=count-created]").inner_text() == "1"
     assert page.locator("[data-testid=count-updated]").inner_text() == "1"

@@ -36,6 +36,7 @@ from leads.services.imports import (
     import_job_undo,
     mapping_preset_save,
 )
+from leads.services.imports import run as service_run
 from tests.factories import CampaignFactory, LeadFactory
 from tests.leads.import_files import shared_dir
 
@@ -216,10 +217,10 @@ def test_preview_counts_new_in_file_duplicates_existing_matches_and_errors(marke
 def test_killed_worker_resumes_from_the_checkpoint_without_duplicates_or_lost_rows(
     marketer, campaign, monkeypatch, django_capture_on_commit_callbacks
 ):
-    monkeypatch.setattr(service, "CHUNK_ROWS", 3)
+    monkeypatch.setattr(service_run, "CHUNK_ROWS", 3)
     rows = [["Email", "First Name"]] + [[f"p{i}@example.com", f"P{i}"] for i in range(10)] + [["p1@example.com", "x"]]
     job = import_job_create(by=marketer, upload=upload(csv_bytes(rows), "r.csv"), campaign=campaign)
-    real_commit = service._chunk_commit
+    real_commit = service_run._chunk_commit
     calls = {"n": 0}
 
     def dying_commit(**kwargs):
@@ -228,7 +229,7 @@ def test_killed_worker_resumes_from_the_checkpoint_without_duplicates_or_lost_ro
             raise SystemExit("worker killed")
         return real_commit(**kwargs)
 
-    monkeypatch.setattr(service, "_chunk_commit", dying_commit)
+    monkeypatch.setattr(service_run, "_chunk_commit", dying_commit)
     with django_capture_on_commit_callbacks(execute=False):
         import_job_start(job=job, by=marketer)
     with pytest.raises(SystemExit):
@@ -244,18 +245,18 @@ def test_killed_worker_resumes_from_the_checkpoint_without_duplicates_or_lost_ro
 
 
 def test_cancel_stops_at_the_next_chunk_and_keeps_what_was_committed(marketer, campaign, monkeypatch):
-    monkeypatch.setattr(service, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(service_run, "CHUNK_ROWS", 2)
     rows = [["Email"]] + [[f"c{i}@example.com"] for i in range(6)]
     job = import_job_create(by=marketer, upload=upload(csv_bytes(rows), "c.csv"), campaign=campaign)
     ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.QUEUED)
-    real_commit = service._chunk_commit
+    real_commit = service_run._chunk_commit
 
     def commit_then_cancel(**kwargs):
         result = real_commit(**kwargs)
         import_job_cancel(job=ImportJob.objects.get(pk=job.pk))
         return result
 
-    monkeypatch.setattr(service, "_chunk_commit", commit_then_cancel)
+    monkeypatch.setattr(service_run, "_chunk_commit", commit_then_cancel)
     job = import_job_run(job_id=job.pk)
     assert job.status == ImportStatus.CANCELLED and Lead.objects.count() == job.created_count == 2
 
@@ -359,6 +360,41 @@ def test_stale_running_imports_are_enqueued_again(marketer, campaign, django_cap
         assert service.import_jobs_resume_stale() == [job.pk]
         assert service.import_jobs_resume_stale() == []  # its heartbeat was touched
     assert len(callbacks) == 1
+
+
+def test_new_leads_are_inserted_with_the_score_a_rescore_gives_and_their_score_is_logged(
+    marketer, campaign, django_capture_on_commit_callbacks
+):
+    from scoring.models import ScoreHistory
+    from scoring.services import leads_score
+
+    rows = [
+        ["Email", "Job Title", "Employees", "Industry", "Rating", "Scan Date/Time"],
+        ["vp@acme.example", "VP Sales", "300", "software", "hot", "2026-11-20 10:00"],
+        ["student@uni.example", "Student", "2", "", "", ""],
+        ["chief@free.example", "Chief of Staff", "11-50", "healthcare", "warm", "not a date"],
+    ]
+    job = import_job_create(by=marketer, upload=upload(csv_bytes(rows), "scored.csv"), campaign=campaign)
+    job = run(job, marketer, django_capture_on_commit_callbacks)
+    assert job.created_count == 3
+    leads = list(Lead.objects.filter(campaign=campaign).order_by("pk"))
+    assert [lead.email for lead in leads] == ["vp@acme.example", "student@uni.example", "chief@free.example"]
+    assert all(lead.grade and lead.scored_at for lead in leads)
+    before = [(lead.score, lead.grade, lead.score_fit, lead.score_engagement) for lead in leads]
+    assert leads_score(lead_ids=[lead.pk for lead in leads]) == 0  # a re-score finds nothing to change
+    assert before == [
+        (lead.score, lead.grade, lead.score_fit, lead.score_engagement)
+        for lead in Lead.objects.filter(campaign=campaign).order_by("pk")
+    ]
+    assert ScoreHistory.objects.filter(lead__in=leads, previous_grade="").count() == 3
+    scan = Activity.objects.get(lead=leads[2], kind=ActivityKind.BADGE_SCAN)
+    assert scan.payload == {
+        "import_job": job.pk,
+        "line": 4,
+        "campaign": campaign.name,
+        "rating": "warm",
+        "scanned_at_text": "not a date",
+    }
 
 
 def test_imported_leads_are_scored_at_once_and_a_sales_ready_one_reaches_a_rep(
