@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('leads', '0009_drop_fk_indexes_covered_by_composites'),
+        ('leads', '0011_drop_fk_indexes_covered_by_composites'),
         ('scoring', '0002_seed_and_dirty_trigger'),
     ]
 

@@ -38,7 +38,7 @@ DROP_INDEXES = [
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("leads", "0008_uld"),
+        ("leads", "0010_events_webhooks"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
