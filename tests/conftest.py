@@ -9,8 +9,8 @@ import pytest
 from leads.roles import Role
 from tests.factories import LeadFactory, TeamFactory, UserFactory
 
-# One Chromium for every browser test, wherever it lives (see tests/browser_support.py).
-pytest_plugins = ["tests.browser_support"]
+# One Chromium for every browser test (tests/browser_support.py); a real Celery worker (tests/worker_support.py).
+pytest_plugins = ["tests.browser_support", "tests.worker_support"]
 
 
 def pytest_configure(config):

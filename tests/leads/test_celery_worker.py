@@ -2,96 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
-import time
-import uuid
-from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-from django.db import connection
-from kombu import Connection, Exchange, Queue
 
 from leads.models import Heartbeat
 from leads.tasks import system_heartbeat
+from tests.worker_support import log_tail, wait_until
 
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
-
-REPO = Path(__file__).resolve().parents[2]
-WAIT_SECONDS = 60
-
-
-def _database_url() -> str:
-    """Return a DATABASE_URL for the test database this test runs on, for the worker process."""
-    db = connection.settings_dict
-    if db["ENGINE"] == "django.db.backends.sqlite3":
-        return f"sqlite:///{Path(db['NAME']).resolve()}"
-    credentials = quote(db["USER"] or "", safe="")
-    if db["PASSWORD"]:
-        credentials += ":" + quote(db["PASSWORD"], safe="")
-    host = db["HOST"] or "localhost"
-    port = f":{db['PORT']}" if db["PORT"] else ""
-    return f"postgres://{credentials}@{host}{port}/{quote(db['NAME'], safe='')}"
-
-
-@pytest.fixture
-def broker(tmp_path):
-    """Return (environment for the worker, a connection to send with): REDIS_URL's Redis, else a temp folder."""
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "leadops.settings.test", "DATABASE_URL": _database_url()}
-    redis_url = os.environ.get("REDIS_URL")
-    if redis_url:
-        return env, Connection(redis_url)
-    folder = tmp_path / "broker"
-    env["LEADOPS_BROKER_DIR"] = str(folder)
-    options = {
-        "data_folder_in": str(folder / "queue"),
-        "data_folder_out": str(folder / "queue"),
-        "control_folder": str(folder / "control"),
-    }
-    for path in options.values():
-        Path(path).mkdir(parents=True, exist_ok=True)
-    return env, Connection("filesystem://localhost//", transport_options=options)
-
-
-@pytest.fixture
-def worker_queue(broker, tmp_path):
-    """Start `celery -A leadops worker` on a queue of its own, stop it with SIGTERM after the test."""
-    env, conn = broker
-    # A queue of its own: leftover messages on a shared Redis cannot satisfy (or disturb) this test.
-    name = f"leadops-test-{uuid.uuid4().hex}"
-    queue = Queue(name, Exchange(name, type="direct"), routing_key=name)
-    with conn:
-        queue(conn.default_channel).declare()
-    log_path = tmp_path / "worker.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "leadops", "worker", "-l", "info", "-Q", name,
-             "--concurrency=1", "--without-mingle", "--without-gossip", "--hostname", f"{name}@%h"],
-            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    try:
-        yield name, conn, process, log_path
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        if conn.transport_cls == "redis":
-            # Redis keeps the binding table; kombu removes it only for bindings this connection declared.
-            with conn:
-                bound = queue(conn.default_channel)
-                bound.declare()
-                bound.delete()
-
-
-def _log_tail(log_path: Path) -> str:
-    return log_path.read_text(errors="replace")[-3000:]
 
 
 def test_worker_process_runs_heartbeat_task_sent_through_the_broker(worker_queue):
@@ -101,14 +20,12 @@ def test_worker_process_runs_heartbeat_task_sent_through_the_broker(worker_queue
     with conn:
         system_heartbeat.apply_async(kwargs={"source": "web"}, queue=name, routing_key=name, connection=conn)
 
-    deadline = time.monotonic() + WAIT_SECONDS
-    while not Heartbeat.objects.filter(name="worker").exists():
-        assert process.poll() is None, f"the worker exited with {process.returncode}:\n{_log_tail(log_path)}"
-        assert time.monotonic() < deadline, f"no heartbeat after {WAIT_SECONDS}s:\n{_log_tail(log_path)}"
-        time.sleep(0.25)
+    wait_until(
+        lambda: Heartbeat.objects.filter(name="worker").exists(), process=process, log_path=log_path, what="a heartbeat"
+    )
 
     # source="web" records the worker only: a beat row would mean some other message ran.
     assert list(Heartbeat.objects.values_list("name", flat=True)) == ["worker"]
     process.send_signal(signal.SIGTERM)
-    assert process.wait(timeout=30) == 0, _log_tail(log_path)
-    assert "succeeded" in _log_tail(log_path)
+    assert process.wait(timeout=30) == 0, log_tail(log_path)
+    assert "succeeded" in log_tail(log_path)
