@@ -113,7 +113,25 @@ def lead_stage_change(
     )
     _rollups_mark(at=at, lead_id=lead.pk)
     webhook_deliveries_create(stage_change=change)
+    if from_stage == Stage.NURTURE:
+        _nurture_leave(lead_id=lead.pk, to_stage=to_stage, by_definition=uld_version is not None, at=at)
     return lead
+
+
+def _nurture_leave(*, lead_id: int, to_stage: str, by_definition: bool, at: dt.datetime) -> None:
+    """End a nurtured lead's enrolment in the move that takes it out of nurture, not at its next step.
+
+    Out of nurture a lead can only become an MQL or be disqualified. An MQL the definition made is the
+    conversion nurture exists for (sales-ready); one a person made was picked up by sales by hand.
+    """
+    from nurture.models import ExitReason  # nurture builds on leads; imported here to keep leads loadable alone
+    from nurture.services.enrolment import enrolment_exit
+
+    if to_stage != Stage.MQL:
+        reason = ExitReason.LEFT_NURTURE
+    else:
+        reason = ExitReason.SALES_READY if by_definition else ExitReason.WORKED_BY_SALES
+    enrolment_exit(lead_id=lead_id, reason=reason, at=at)
 
 
 def _owner_id(changes: dict[str, Any] | None, *, default: int | None) -> int | None:

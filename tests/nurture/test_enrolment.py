@@ -120,17 +120,36 @@ def test_enrolling_into_a_draft_track_is_refused(marketer):
         enrolment_create(lead=b_lead(), track=draft)
 
 
-def test_a_lead_sales_accepts_exits_as_worked_by_sales_when_its_step_falls_due(track, alice):
-    from nurture.services.delivery import enrolments_advance_due
+def test_a_lead_sales_picks_up_by_hand_exits_as_worked_by_sales_at_once(track, alice):
+    from leads.services.lifecycle import lead_stage_change
 
     lead = nurture_lead()
     enrolment_create(lead=lead, track=track)
-    from leads.services.lifecycle import lead_stage_change
-
     lead_stage_change(lead=lead, to_stage=Stage.MQL, changes={"owner": alice})
-    enrolments_advance_due()
     enrolment = Enrolment.objects.get(lead=lead)
     assert (enrolment.status, enrolment.exit_reason) == ("exited", ExitReason.WORKED_BY_SALES)
+    assert enrolment.next_due_at is None
+
+
+def test_a_disqualified_nurture_lead_leaves_its_track_at_once(track):
+    from leads.services.lifecycle import lead_stage_change
+
+    lead = nurture_lead()
+    enrolment_create(lead=lead, track=track)
+    lead_stage_change(lead=lead, to_stage=Stage.DISQUALIFIED, reason="Student")
+    enrolment = Enrolment.objects.get(lead=lead)
+    assert (enrolment.status, enrolment.exit_reason) == ("exited", ExitReason.LEFT_NURTURE)
+
+
+def test_a_nurtured_lead_the_definition_qualifies_exits_as_sales_ready(track):
+    from leads.selectors_uld import uld_active
+    from leads.services.lifecycle import lead_stage_change
+
+    lead = nurture_lead()
+    enrolment_create(lead=lead, track=track)
+    lead_stage_change(lead=lead, to_stage=Stage.MQL, uld_version=uld_active())
+    enrolment = Enrolment.objects.get(lead=lead)
+    assert (enrolment.status, enrolment.exit_reason) == ("exited", ExitReason.SALES_READY)
 
 
 def test_when_b_is_sales_ready_a_b_mql_routed_to_nurture_moves_back_to_nurture_while_enrolled(track):
