@@ -30,6 +30,8 @@ BATCH = 200
 # After its last step a lead stays in the track this long before the track counts as completed, so a
 # response to the last touch (a click that makes it sales-ready) is credited to this track.
 COMPLETE_AFTER_DAYS = 7
+# A claimed email not sent after this long was lost with its worker (killed between claim and send).
+STALE_CLAIM = dt.timedelta(minutes=30)
 
 
 def absolute(path: str) -> str:
@@ -228,6 +230,20 @@ def enrolments_advance_due(*, now: dt.datetime | None = None, limit: int = BATCH
         for enrolment_id in ids:
             sent += enrolment_advance(enrolment_id=enrolment_id, now=now)
     return sent
+
+
+def deliveries_stale_fail(*, now: dt.datetime | None = None) -> int:
+    """Mark emails claimed long ago and never sent as failed, so results show them; return how many.
+
+    Sending is at most once by design (a retry could send twice if the worker died after the mail
+    server took the message), so a worker killed between claim and send loses that one email; this
+    makes the loss visible instead of leaving it "sending" for ever. The enrolment has already moved on.
+    """
+    now = now or timezone.now()
+    return Delivery.objects.filter(status=Delivery.Status.CLAIMED, created_at__lt=now - STALE_CLAIM).update(
+        status=Delivery.Status.FAILED,
+        note="Not sent: the worker stopped between claiming and sending it. Not retried, so it is never sent twice.",
+    )
 
 
 @transaction.atomic

@@ -215,3 +215,20 @@ def test_a_redelivered_task_run_alongside_the_first_sends_the_step_once(marketer
         thread.join()
     assert len(mail.outbox) == 1
     assert Delivery.objects.filter(lead=lead).count() == 1
+
+
+@pytest.mark.django_db
+def test_an_email_claimed_by_a_worker_that_died_shows_as_failed_and_is_never_sent_twice(track):
+    from nurture.services.delivery import _claim, deliveries_stale_fail
+
+    lead = nurture_lead()
+    start = timezone.now()
+    enrolment_create(lead=lead, track=track, at=start)
+    claim = _claim(enrolment_id=Enrolment.objects.get(lead=lead).pk, now=start)  # the worker dies here
+    assert deliveries_stale_fail(now=start + dt.timedelta(minutes=5)) == 0  # maybe still sending
+
+    assert deliveries_stale_fail(now=start + dt.timedelta(hours=1)) == 1
+    delivery = Delivery.objects.get(pk=claim.delivery_id)
+    assert delivery.status == Delivery.Status.FAILED and "never sent twice" in delivery.note
+    enrolments_advance_due(now=start + dt.timedelta(hours=1))
+    assert mail.outbox == [] and Delivery.objects.filter(lead=lead, step__position=1).count() == 1
