@@ -83,7 +83,8 @@ def queue_page_rows(
 ) -> PageRows:
     """Run the page's statement: counts over the owner's whole queue, then `limit` + 1 keys and their rows."""
     table = Lead._meta.db_table
-    fields = [Lead._meta.get_field(name) for name in ROW_FIELDS]
+    # In the model's field order: Model.from_db places a partial row's values by that order.
+    fields = [field for field in Lead._meta.concrete_fields if field.name in ROW_FIELDS]
     now_p, ends_p, far_p = _db_datetime(now), _db_datetime(day_ends), _db_datetime(far_future)
     worked_sql = ", ".join(["%s"] * len(worked))
     new_sql = ", ".join(["%s"] * len(new))

@@ -105,6 +105,23 @@ def test_queue_rows_carry_what_the_row_shows_without_more_queries(alice, mixed_q
     assert all(lead.q_due.tzinfo is not None for lead in page.leads)
 
 
+def test_queue_rows_hold_the_same_values_as_the_lead_table(alice, mixed_queue):
+    from leads.queue_page_sql import ROW_FIELDS
+
+    page = queue_page(user=alice, now=mixed_queue, limit=30)
+    attnames = [Lead._meta.get_field(name).attname for name in ROW_FIELDS]
+    stored = {row["id"]: row for row in Lead.objects.filter(owner=alice).values(*attnames)}
+    assert page.leads
+    for lead in page.leads:
+        assert {name: getattr(lead, name) for name in attnames} == stored[lead.pk]
+
+
+def test_queue_page_shows_accept_on_new_leads(alice_client_factory, alice):
+    lead = lead_for(alice, stage=Stage.MQL)
+    body = alice_client_factory().get(reverse("queue:home")).content.decode()
+    assert reverse("queue:accept", args=[lead.pk]) in body
+
+
 def test_queue_page_runs_a_fixed_number_of_queries(alice_client_factory, alice, mixed_queue):
     client = alice_client_factory()
     client.get(reverse("queue:home"))  # first request warms the per-process caches
