@@ -40,7 +40,7 @@ if str(ROOT) not in sys.path:
 
 PAGE_SIZE = 25
 HEAVY_REP = "bench_rep_001"
-SCAN_RUNS = 50
+SCAN_RUNS = 200
 # Due follow-ups at both sizes (two batches of the scan's 500): the same work, a tenfold table.
 DUE_FOLLOW_UPS = 1000
 
