@@ -191,6 +191,24 @@ def tree_cpu_seconds(pid: int) -> float:
     return total / CLOCK_TICKS
 
 
+def database_cpu_seconds(name: str) -> float:
+    """CPU of this database's PostgreSQL backends on this host (their titles name the database)."""
+    total = 0
+    marker = f" {name} ".encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            title = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue
+        if title.startswith(b"postgres:") and marker in title:
+            fields = _stat(int(entry.name))
+            if fields is not None:
+                total += int(fields[11]) + int(fields[12])
+    return total / CLOCK_TICKS
+
+
 def own_cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -385,13 +403,16 @@ async def probe_events(base: str, token: str) -> str | None:
 # --- main ----------------------------------------------------------------------------------------------
 
 
-def measure(label: str, run, processes: dict[str, int]) -> tuple[dict, dict]:
+def measure(label: str, run, processes: dict[str, int], database: str) -> tuple[dict, dict]:
     cpu_before = {name: tree_cpu_seconds(pid) for name, pid in processes.items()}
+    db_before = database_cpu_seconds(database)
     own_before, wall_before, load_before = own_cpu_seconds(), time.monotonic(), os.getloadavg()[0]
     result = asyncio.run(run)
     wall = time.monotonic() - wall_before
     cpu = {name: (tree_cpu_seconds(pid) - cpu_before[name]) / wall for name, pid in processes.items()}
     cpu["client"] = (own_cpu_seconds() - own_before) / wall
+    # Backends that closed during the phase take their CPU with them: a lower bound.
+    cpu["postgres"] = (database_cpu_seconds(database) - db_before) / wall
     cpu["load_average"] = (load_before, os.getloadavg()[0])
     print(f"{label}: {wall:.0f} s", file=sys.stderr)
     return result, cpu
@@ -419,6 +440,7 @@ def main(argv: list[str] | None = None) -> int:
         print("The load run needs PostgreSQL: set DATABASE_URL.", file=sys.stderr)
         return 2
     (ROOT / "var").mkdir(exist_ok=True)
+    database = connection.settings_dict["NAME"]
     sessions = rep_sessions(args.reps)
     import_session = session_for(role_user(IMPORT_USER, "Marketing"))
     token, token_note = api_token()
@@ -460,6 +482,7 @@ def main(argv: list[str] | None = None) -> int:
                 max_duration=args.duration,
             ),
             processes,
+            database,
         )
         loaded, loaded_cpu = measure(
             "loaded phase",
@@ -473,6 +496,7 @@ def main(argv: list[str] | None = None) -> int:
                 max_duration=args.max_duration,
             ),
             processes,
+            database,
         )
     finally:
         stop(worker)
@@ -528,7 +552,8 @@ def report(args, quiet: dict, quiet_cpu: dict, loaded: dict, loaded_cpu: dict, n
     for label, cpu in (("quiet", quiet_cpu), ("loaded", loaded_cpu)):
         print(
             f"  CPU cores used, {label}: client {cpu['client']:.2f}, gunicorn {cpu['server']:.2f}, "
-            f"celery {cpu['worker']:.2f}; load average {cpu['load_average'][0]:.1f} -> {cpu['load_average'][1]:.1f}"
+            f"celery {cpu['worker']:.2f}, postgres backends {cpu['postgres']:.2f}; "
+            f"load average {cpu['load_average'][0]:.1f} -> {cpu['load_average'][1]:.1f}"
         )
     for note in notes:
         print(f"  note: {note}")
