@@ -22,7 +22,7 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from leads.models import Lead
+from leads.models import Lead, ULDStatus, ULDVersion
 
 # The columns a queue row shows (leads.templatetags.queue_tags) and its SLA clock reads; the rest of
 # the lead is deferred (loaded on first access, which the queue page never does).
@@ -49,6 +49,7 @@ ROW_FIELDS = (
 @dataclass(frozen=True)
 class PageRows:
     counts: dict[str, int]
+    agreed_version_id: int | None
     keys: list[tuple[int, dt.datetime, int, int]]
     leads: list[Lead]
 
@@ -139,21 +140,24 @@ def queue_page_rows(
     )
     page_params = [*keys_params, *outer_params, limit + 1]
 
+    # The agreed ULD version's id rides along, so the page's policy needs no query of its own.
+    agreed_sql = f"SELECT id FROM {ULDVersion._meta.db_table} WHERE status = %s ORDER BY number DESC LIMIT 1"
     lead_columns = ", ".join(f"l.{field.column}" for field in fields)
     sql = (
-        f"SELECT c.overdue, c.today, c.new, c.total, pl.*"
+        f"SELECT c.overdue, c.today, c.new, c.total, ({agreed_sql}) AS agreed_id, pl.*"
         f" FROM ({counts_sql}) c"
         f" LEFT JOIN (SELECT p.k_bucket, p.k_due, p.k_neg_score, p.k_id, {lead_columns}"
         f" FROM ({page_sql}) p JOIN {table} l ON l.id = p.k_id) pl ON 1 = 1"
         " ORDER BY pl.k_bucket, pl.k_due, pl.k_neg_score, pl.k_id"
     )
-    params = [*counts_params, *page_params]
+    params = [ULDStatus.AGREED, *counts_params, *page_params]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
 
     first = rows[0]
     counts = {"overdue": int(first[0]), "today": int(first[1]), "new": int(first[2]), "total": int(first[3])}
+    agreed_id = first[4]
     columns = [field.get_col(table) for field in fields]
     converters = [
         (*connection.ops.get_db_converters(column), *field.get_db_converters(connection))
@@ -162,13 +166,13 @@ def queue_page_rows(
     attnames = [field.attname for field in fields]
     keys, leads = [], []
     for row in rows:
-        if row[7] is None:  # the LEFT JOIN's empty side: the counts of an empty page
+        if row[8] is None:  # the LEFT JOIN's empty side: the counts of an empty page
             continue
-        keys.append((int(row[4]), _aware(row[5]), int(row[6]), int(row[7])))
+        keys.append((int(row[5]), _aware(row[6]), int(row[7]), int(row[8])))
         values = []
-        for value, column, field_converters in zip(row[8:], columns, converters, strict=True):
+        for value, column, field_converters in zip(row[9:], columns, converters, strict=True):
             for convert in field_converters:
                 value = convert(value, column, connection)
             values.append(value)
         leads.append(Lead.from_db(connection.alias, attnames, values))
-    return PageRows(counts=counts, keys=keys, leads=leads)
+    return PageRows(counts=counts, agreed_version_id=agreed_id, keys=keys, leads=leads)

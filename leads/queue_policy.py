@@ -73,9 +73,9 @@ _ULD_ROUTES = {"nurture": Route.RETURN_TO_NURTURE}
 NO_RESPONSE_CODE = "no_response"
 
 
-# Built policies by (agreed version id, agreed_at). An agreed version is frozen (only drafts are edited), so
-# a new agreement is a new key and needs no invalidation across processes; the cache is per process.
-_POLICIES: dict[tuple[int, object], QueuePolicy] = {}
+# Built policies by agreed version id. An agreed version is frozen (only drafts are edited) and a new
+# agreement is a new version, so a new id: no invalidation is needed across processes. Per process.
+_POLICIES: dict[int, QueuePolicy] = {}
 
 
 def active_policy() -> QueuePolicy:
@@ -87,14 +87,23 @@ def active_policy() -> QueuePolicy:
     """
     from leads.models import ULDStatus, ULDVersion
 
-    key = ULDVersion.objects.filter(status=ULDStatus.AGREED).values_list("pk", "agreed_at").first()
-    if key is None:
+    return policy_of_version(ULDVersion.objects.filter(status=ULDStatus.AGREED).values_list("pk", flat=True).first())
+
+
+def policy_of_version(version_id: int | None) -> QueuePolicy:
+    """Return the policy of the agreed version `version_id` (None: no version agreed, the defaults).
+
+    For callers that read the agreed version's id in a statement of their own (the queue page does).
+    """
+    from leads.models import ULDVersion
+
+    if version_id is None:
         return QueuePolicy()
-    policy = _POLICIES.get(key)
+    policy = _POLICIES.get(version_id)
     if policy is None:
-        policy = _policy_of(ULDVersion.objects.get(pk=key[0]))
+        policy = _policy_of(ULDVersion.objects.get(pk=version_id))
         _POLICIES.clear()  # only the version in force is worth keeping
-        _POLICIES[key] = policy
+        _POLICIES[version_id] = policy
     return policy
 
 

@@ -17,7 +17,7 @@ from leads.lifecycle import Stage
 from leads.models import Activity, AssignmentLog, Lead, Notification, Reminder, ReminderKind, Team
 from leads.models.activity import SALES_TOUCH_KINDS
 from leads.queue_page_sql import queue_page_rows
-from leads.queue_policy import QueuePolicy, active_policy
+from leads.queue_policy import QueuePolicy, active_policy, policy_of_version
 from leads.roles import Role, has_role, is_admin
 from leads.selectors import lead_scope, lead_scope_covers_own, lead_timeline
 
@@ -76,6 +76,7 @@ class QueuePage:
     next_cursor: str | None
     counts: dict[str, int]
     now: dt.datetime
+    policy: QueuePolicy
 
 
 def _row(*expressions) -> Func:
@@ -131,7 +132,7 @@ def queue_page(
     now = now or timezone.now()
     if not lead_scope_covers_own(user):
         empty = dict.fromkeys(("overdue", "today", "new", "total"), 0)
-        return QueuePage(leads=[], next_cursor=None, counts=empty, now=now)
+        return QueuePage(leads=[], next_cursor=None, counts=empty, now=now, policy=policy or active_policy())
     _, day_ends = local_day_bounds(now, user_time_zone(user))
     after = QueueCursor.decode(cursor)
     # One statement for the counts, the keyset and the page's rows (see leads.queue_page_sql for why SQL):
@@ -155,13 +156,14 @@ def queue_page(
     rows = result.leads[:limit]
     for lead, (bucket_no, due, neg_score, _pk) in zip(rows, keys, strict=False):
         lead.q_bucket, lead.q_due, lead.q_neg_score = bucket_no, due, neg_score
-    target = (policy or active_policy()).min_touches_before_no_response
+    policy = policy or policy_of_version(result.agreed_version_id)
+    target = policy.min_touches_before_no_response
     for lead in rows:
         lead.q_label = BUCKET_LABELS[lead.q_bucket]
         lead.touch_target = target
         lead.sla_state = sla_state(lead=lead, now=now)
     counts = result.counts
-    return QueuePage(leads=rows, next_cursor=next_cursor, counts=counts, now=now)
+    return QueuePage(leads=rows, next_cursor=next_cursor, counts=counts, now=now, policy=policy)
 
 
 @dataclass(frozen=True)

@@ -72,7 +72,6 @@ def queue_view(request: HttpRequest) -> HttpResponse:
     _require_queue_user(request)
     form = QueueFilterForm(request.GET)
     filters = form.cleaned_data if form.is_valid() else {}
-    policy = active_policy()
     page = queue_page(
         user=request.user,
         q=filters.get("q") or "",
@@ -80,11 +79,10 @@ def queue_view(request: HttpRequest) -> HttpResponse:
         grade=filters.get("grade") or "",
         stage=filters.get("stage") or "",
         cursor=filters.get("cursor") or None,
-        policy=policy,
     )
     query = request.GET.copy()
     query.pop("cursor", None)
-    context = {"form": form, "page": page, "query": query.urlencode(), "policy": policy}
+    context = {"form": form, "page": page, "query": query.urlencode(), "policy": page.policy}
     if request.htmx and filters.get("cursor"):
         return render(request, "leads/queue/_rows.html", context)
     return render(request, "leads/queue/queue.html", context)
