@@ -35,6 +35,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -178,35 +179,69 @@ def _stat(pid: int) -> list[str] | None:
         return None
 
 
-def tree_cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process and its live children (from /proc; exited children are not counted)."""
-    total = 0
+def _groups(processes: dict[str, int], database: str) -> dict[int, str]:
+    """Return {pid: group} for the server's and worker's process trees and this database's backends."""
+    found: dict[int, str] = {}
+    marker = f" {database} ".encode()
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
-        fields = _stat(int(entry.name))
-        # fields[1] is the parent id; fields[11], fields[12] are utime and stime (stat fields 4, 14, 15)
-        if fields is not None and (int(entry.name) == pid or int(fields[1]) == pid):
-            total += int(fields[11]) + int(fields[12])
-    return total / CLOCK_TICKS
+        pid = int(entry.name)
+        fields = _stat(pid)
+        if fields is None:
+            continue
+        for group, root in processes.items():
+            if pid == root or int(fields[1]) == root:  # fields[1]: the parent's id
+                found[pid] = group
+        if pid not in found:
+            try:
+                title = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+            except OSError:
+                continue
+            # PostgreSQL backends' titles name their database: "postgres: 15/main: user db host idle".
+            if title.startswith(b"postgres:") and marker in title:
+                found[pid] = "postgres"
+    return found
 
 
-def database_cpu_seconds(name: str) -> float:
-    """CPU of this database's PostgreSQL backends on this host (their titles name the database)."""
-    total = 0
-    marker = f" {name} ".encode()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            title = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
-        except OSError:
-            continue
-        if title.startswith(b"postgres:") and marker in title:
-            fields = _stat(int(entry.name))
-            if fields is not None:
-                total += int(fields[11]) + int(fields[12])
-    return total / CLOCK_TICKS
+def _cpu(pid: int) -> float | None:
+    fields = _stat(pid)
+    return None if fields is None else (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+
+
+class CpuSampler(threading.Thread):
+    """Sample the CPU of each group's processes twice a second, so processes that exit during the phase
+    (Celery closes its database connection after each task, which ends that backend) keep their share."""
+
+    def __init__(self, processes: dict[str, int], database: str) -> None:
+        super().__init__(daemon=True)
+        self.processes, self.database = processes, database
+        self.first: dict[int, float] = {}
+        self.last: dict[int, tuple[str, float]] = {}
+        self.stopping = threading.Event()
+        self.sample(initial=True)
+
+    def sample(self, initial: bool = False) -> None:
+        for pid, group in _groups(self.processes, self.database).items():
+            cpu = _cpu(pid)
+            if cpu is None:
+                continue
+            # A process first seen after the start began during the phase: all its CPU is the phase's.
+            self.first.setdefault(pid, cpu if initial else 0.0)
+            self.last[pid] = (group, cpu)
+
+    def run(self) -> None:
+        while not self.stopping.wait(0.5):
+            self.sample()
+
+    def finish(self) -> dict[str, float]:
+        self.stopping.set()
+        self.join()
+        self.sample()
+        used: dict[str, float] = dict.fromkeys([*self.processes, "postgres"], 0.0)
+        for pid, (group, cpu) in self.last.items():
+            used[group] += cpu - self.first[pid]
+        return used
 
 
 def own_cpu_seconds() -> float:
@@ -404,15 +439,13 @@ async def probe_events(base: str, token: str) -> str | None:
 
 
 def measure(label: str, run, processes: dict[str, int], database: str) -> tuple[dict, dict]:
-    cpu_before = {name: tree_cpu_seconds(pid) for name, pid in processes.items()}
-    db_before = database_cpu_seconds(database)
+    sampler = CpuSampler(processes, database)
+    sampler.start()
     own_before, wall_before, load_before = own_cpu_seconds(), time.monotonic(), os.getloadavg()[0]
     result = asyncio.run(run)
     wall = time.monotonic() - wall_before
-    cpu = {name: (tree_cpu_seconds(pid) - cpu_before[name]) / wall for name, pid in processes.items()}
+    cpu = {group: seconds / wall for group, seconds in sampler.finish().items()}
     cpu["client"] = (own_cpu_seconds() - own_before) / wall
-    # Backends that closed during the phase take their CPU with them: a lower bound.
-    cpu["postgres"] = (database_cpu_seconds(database) - db_before) / wall
     cpu["load_average"] = (load_before, os.getloadavg()[0])
     print(f"{label}: {wall:.0f} s", file=sys.stderr)
     return result, cpu
