@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db.models import Case, Count, F, Field, Func, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -77,11 +77,6 @@ class QueuePage:
     counts: dict[str, int]
     now: dt.datetime
     policy: QueuePolicy
-
-
-def _row(*expressions) -> Func:
-    """Return `(a, b, ...)`: a row value for lexicographic comparison."""
-    return Func(*expressions, function="", output_field=Field())
 
 
 def _queue_base(*, user, now: dt.datetime, day_ends: dt.datetime | None = None) -> QuerySet[Lead]:
