@@ -108,8 +108,8 @@ def setup_django() -> None:
     django.setup()
 
 
-def generate(rows: int, out_dir: Path, *, seed: int = 7) -> dict:
-    """Write the CSV and the same data as XLSX: ~5% in-file duplicates, ~10% existing, ~2% invalid."""
+def generate_rows(rows: int, *, seed: int = 7) -> tuple[list[list[str]], list[str]]:
+    """Return a trade-show list's rows and the emails meant to match leads already in the database."""
     rng = random.Random(seed)
     data = []
     existing: list[str] = []
@@ -142,11 +142,21 @@ def generate(rows: int, out_dir: Path, *, seed: int = 7) -> dict:
                 f"2026-10-{14 + i % 3} {9 + i % 8:02d}:{i % 60:02d}",
             ]
         )
-    csv_path = out_dir / f"show-{rows}.csv"
-    with open(csv_path, "w", encoding="utf-8", newline="") as handle:
+    return data, existing
+
+
+def write_csv(data: list[list[str]], path: Path) -> Path:
+    with open(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(HEADERS)
         writer.writerows(data)
+    return path
+
+
+def generate(rows: int, out_dir: Path, *, seed: int = 7) -> dict:
+    """Write the CSV and the same data as XLSX: ~5% in-file duplicates, ~10% existing, ~2% invalid."""
+    data, existing = generate_rows(rows, seed=seed)
+    csv_path = write_csv(data, out_dir / f"show-{rows}.csv")
     xlsx_path = out_dir / f"show-{rows}.xlsx"
     import xlsxwriter
 

@@ -73,17 +73,46 @@ _ULD_ROUTES = {"nurture": Route.RETURN_TO_NURTURE}
 NO_RESPONSE_CODE = "no_response"
 
 
+# Built policies by agreed version id. An agreed version is frozen (only drafts are edited) and a new
+# agreement is a new version, so a new id: no invalidation is needed across processes. Per process.
+_POLICIES: dict[int, QueuePolicy] = {}
+
+
 def active_policy() -> QueuePolicy:
     """Return the queue policy of the agreed Universal Lead Definition (defaults before one is agreed).
 
     The SLA hours, the follow-up cadence, the touches before "no response" and the rejection reasons come
     from the ULD; escalation, reclaim and digest timing are operational settings it does not hold.
+    One small query finds the agreed version; the policy built from it is reused while it stays agreed.
     """
-    from leads.selectors_uld import uld_active
+    from leads.models import ULDStatus, ULDVersion
 
-    version = uld_active()
-    if version is None:
+    return policy_of_version(ULDVersion.objects.filter(status=ULDStatus.AGREED).values_list("pk", flat=True).first())
+
+
+def policy_of_version(version_id: int | None) -> QueuePolicy:
+    """Return the policy of the agreed version `version_id` (None: no version agreed, the defaults).
+
+    For callers that read the agreed version's id in a statement of their own (the queue page does).
+    """
+    from leads.models import ULDVersion
+
+    if version_id is None:
         return QueuePolicy()
+    policy = _POLICIES.get(version_id)
+    if policy is None:
+        policy = _policy_of(ULDVersion.objects.get(pk=version_id))
+        _POLICIES.clear()  # only the version in force is worth keeping
+        _POLICIES[version_id] = policy
+    return policy
+
+
+def policy_cache_clear() -> None:
+    """Forget built policies (for code that edits an agreed version behind the services' back, e.g. tests)."""
+    _POLICIES.clear()
+
+
+def _policy_of(version) -> QueuePolicy:
     reasons = tuple(
         RejectionReason(reason.code, reason.label, _ULD_ROUTES.get(reason.route, reason.route))
         for reason in version.rejection_reasons.all()

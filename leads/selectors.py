@@ -39,6 +39,17 @@ def lead_scope(*, user) -> QuerySet[Lead]:
     return leads.filter(condition)
 
 
+def lead_scope_covers_own(user) -> bool:
+    """Return whether `lead_scope(user)` includes every lead the user owns.
+
+    The same rule as `lead_scope`, asked for the one case a page listing only the user's own leads needs
+    (the queue), so that page can filter on the owner in SQL of its own instead of compiling the scope.
+    """
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return is_admin(user) or bool(user_roles(user) & {Role.MARKETING, Role.SALES_MANAGER, Role.SALES_REP})
+
+
 def _team_id(user) -> int | None:
     profile = getattr(user, "profile", None)
     return profile.team_id if profile else None

@@ -8,18 +8,18 @@ from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
-from django.db.models import Case, Count, F, Field, Func, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce
-from django.db.models.lookups import GreaterThan
 from django.utils import timezone
 
 from leads.business_hours import local_day_bounds
 from leads.lifecycle import Stage
 from leads.models import Activity, AssignmentLog, Lead, Notification, Reminder, ReminderKind, Team
 from leads.models.activity import SALES_TOUCH_KINDS
-from leads.queue_policy import active_policy
+from leads.queue_page_sql import queue_page_rows
+from leads.queue_policy import QueuePolicy, active_policy, policy_of_version
 from leads.roles import Role, has_role, is_admin
-from leads.selectors import lead_scope, lead_timeline
+from leads.selectors import lead_scope, lead_scope_covers_own, lead_timeline
 
 WORKED = (Stage.INQUIRY, Stage.MQL, Stage.SAL, Stage.SQL, Stage.OPPORTUNITY)
 NEW = (Stage.INQUIRY, Stage.MQL)
@@ -76,11 +76,7 @@ class QueuePage:
     next_cursor: str | None
     counts: dict[str, int]
     now: dt.datetime
-
-
-def _row(*expressions) -> Func:
-    """Return `(a, b, ...)`: a row value for lexicographic comparison."""
-    return Func(*expressions, function="", output_field=Field())
+    policy: QueuePolicy
 
 
 def _queue_base(*, user, now: dt.datetime, day_ends: dt.datetime | None = None) -> QuerySet[Lead]:
@@ -121,6 +117,7 @@ def queue_page(
     stage: str = "",
     cursor: str | None = None,
     limit: int = 25,
+    policy: QueuePolicy | None = None,
 ) -> QueuePage:
     """Return a page of the user's queue in the order of what to do next, keyset-paginated.
 
@@ -128,67 +125,40 @@ def queue_page(
     rest by next follow-up. The cursor is the last row's sort key, so page 100 costs what page 1 does.
     """
     now = now or timezone.now()
+    if not lead_scope_covers_own(user):
+        empty = dict.fromkeys(("overdue", "today", "new", "total"), 0)
+        return QueuePage(leads=[], next_cursor=None, counts=empty, now=now, policy=policy or active_policy())
     _, day_ends = local_day_bounds(now, user_time_zone(user))
-    leads = _queue_base(user=user, now=now, day_ends=day_ends)
-    # The buckets' conditions written out rather than through the annotation: the same counts, with a
-    # fraction of the SQL to compile on every page.
-    later = Q(next_follow_up_at__isnull=True) | Q(next_follow_up_at__gte=day_ends)
-    counts = (
-        lead_scope(user=user)
-        .filter(owner=user, stage__in=WORKED)
-        .aggregate(
-            overdue=Count("pk", filter=Q(next_follow_up_at__lt=now)),
-            today=Count("pk", filter=Q(next_follow_up_at__gte=now, next_follow_up_at__lt=day_ends)),
-            new=Count("pk", filter=Q(grade="A", stage__in=NEW) & later),
-            total=Count("pk"),
-        )
-    )
-    if q := q.strip():
-        leads = leads.filter(
-            Q(last_name__istartswith=q)
-            | Q(first_name__istartswith=q)
-            | Q(company_name__istartswith=q)
-            | Q(email__startswith=q.lower())
-        )
-    if bucket in BUCKETS:
-        leads = leads.filter(q_bucket=BUCKETS[bucket])
-    if grade:
-        leads = leads.filter(grade=grade)
-    if stage in WORKED:
-        leads = leads.filter(stage=stage)
     after = QueueCursor.decode(cursor)
-    if after is not None:
-        # A row-value comparison, (bucket, due, -score, id) > cursor, which PostgreSQL and SQLite both
-        # know: each sort expression appears once, where the expanded OR repeated them seven times.
-        leads = leads.filter(
-            GreaterThan(
-                _row(F("q_bucket"), F("q_due"), F("q_neg_score"), F("pk")),
-                _row(Value(after.bucket), Value(after.due), Value(after.neg_score), Value(after.pk)),
-            )
-        )
-    # Order on the sort key alone (an index-only scan of `lead_queue` without a search), then read
-    # just the page's rows by primary key: the table is touched for `limit` leads, not the whole queue.
-    keys = list(
-        leads.order_by("q_bucket", "q_due", "q_neg_score", "pk").values_list("q_bucket", "q_due", "q_neg_score", "pk")[
-            : limit + 1
-        ]
+    # One statement for the counts, the keyset and the page's rows (see leads.queue_page_sql for why SQL):
+    # it orders on the sort key alone (the `lead_queue` index) and reads only the page's rows in full.
+    result = queue_page_rows(
+        owner_id=user.pk,
+        now=now,
+        day_ends=day_ends,
+        worked=tuple(WORKED),
+        new=tuple(NEW),
+        far_future=FAR_FUTURE,
+        q=q.strip(),
+        bucket=BUCKETS.get(bucket),
+        grade=grade,
+        stage=stage if stage in WORKED else "",
+        after=(after.bucket, after.due, after.neg_score, after.pk) if after is not None else None,
+        limit=limit,
     )
+    keys = result.keys
     next_cursor = QueueCursor(*keys[limit - 1]).encode() if len(keys) > limit else None
-    keys = keys[:limit]
-    by_pk = Lead.objects.in_bulk([key[3] for key in keys])
-    rows = []
-    for bucket_no, due, neg_score, pk in keys:
-        lead = by_pk.get(pk)
-        if lead is None:  # deleted between the two reads
-            continue
+    rows = result.leads[:limit]
+    for lead, (bucket_no, due, neg_score, _pk) in zip(rows, keys, strict=False):
         lead.q_bucket, lead.q_due, lead.q_neg_score = bucket_no, due, neg_score
-        rows.append(lead)
-    target = active_policy().min_touches_before_no_response
+    policy = policy or policy_of_version(result.agreed_version_id)
+    target = policy.min_touches_before_no_response
     for lead in rows:
         lead.q_label = BUCKET_LABELS[lead.q_bucket]
         lead.touch_target = target
         lead.sla_state = sla_state(lead=lead, now=now)
-    return QueuePage(leads=rows, next_cursor=next_cursor, counts=counts, now=now)
+    counts = result.counts
+    return QueuePage(leads=rows, next_cursor=next_cursor, counts=counts, now=now, policy=policy)
 
 
 @dataclass(frozen=True)

@@ -83,7 +83,7 @@ def queue_view(request: HttpRequest) -> HttpResponse:
     )
     query = request.GET.copy()
     query.pop("cursor", None)
-    context = {"form": form, "page": page, "query": query.urlencode(), "policy": active_policy()}
+    context = {"form": form, "page": page, "query": query.urlencode(), "policy": page.policy}
     if request.htmx and filters.get("cursor"):
         return render(request, "leads/queue/_rows.html", context)
     return render(request, "leads/queue/queue.html", context)

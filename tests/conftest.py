@@ -6,8 +6,19 @@ import os
 
 import pytest
 
+from leads.queue_policy import policy_cache_clear
 from leads.roles import Role
 from tests.factories import LeadFactory, TeamFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _fresh_queue_policy():
+    """Build the queue policy anew in each test: tests edit the agreed version in place, which the app never
+    does (an agreed version is frozen), and a rolled-back test leaves the same version key behind."""
+    policy_cache_clear()
+    yield
+    policy_cache_clear()
+
 
 # One Chromium for every browser test (tests/browser_support.py); a real Celery worker (tests/worker_support.py).
 pytest_plugins = ["tests.browser_support", "tests.worker_support"]

@@ -26,13 +26,23 @@ def _url(context, name: str, pk: int) -> str:
     return cache[name].replace(str(_PLACEHOLDER), str(pk))
 
 
+def _render_constants(context) -> tuple:
+    """Return (stage labels, time zone, now), looked up once per render rather than once per row."""
+    constants = context.render_context.get("queue_row_constants")
+    if constants is None:
+        labels = {value: str(label) for value, label in Stage.choices}
+        constants = (labels, timezone.get_current_timezone(), timezone.now())
+        context.render_context["queue_row_constants"] = constants
+    return constants
+
+
 def _e(value) -> str:
     """HTML-escape a value (the standard library's escape: Django's adds a lazy-string wrapper per call)."""
     return html.escape(str(value), quote=True)
 
 
-def _ago(moment) -> str:
-    seconds = max(0, int((timezone.now() - moment).total_seconds()))
+def _ago(moment, now) -> str:
+    seconds = max(0, int((now - moment).total_seconds()))
     if seconds < 3600:
         return f"{seconds // 60} min ago"
     if seconds < 2 * 86400:
@@ -47,6 +57,8 @@ def queue_row(context, lead) -> SafeString:
     Every value from the database goes through `_e` (HTML-escaped); the rest is fixed markup.
     """
     request = context.get("request")
+    stage_labels, zone, now = _render_constants(context)
+    stage_label = stage_labels.get(lead.stage, lead.stage)
     lead_url = _url(context, "queue:lead", lead.pk)
     label = getattr(lead, "q_label", "")
     bucket = f'<span class="bucket bucket-{int(lead.q_bucket)}">{_e(label)}</span>' if label else ""
@@ -56,9 +68,9 @@ def queue_row(context, lead) -> SafeString:
     sla_html = f'<span class="sla sla-{_e(sla.css)}">{_e(sla.label)}</span>' if sla else ""
     follow_up = "—"
     if lead.next_follow_up_at:
-        local = timezone.localtime(lead.next_follow_up_at)
+        local = lead.next_follow_up_at.astimezone(zone)
         follow_up = f'<time datetime="{local.isoformat()}">{local.strftime("%a %d %b %H:%M")}</time>'
-    last_touch = _ago(lead.last_touch_at) if lead.last_touch_at else "never"
+    last_touch = _ago(lead.last_touch_at, now) if lead.last_touch_at else "never"
     accept = ""
     if lead.stage in ACCEPTABLE and request is not None:
         accept_url = _url(context, "queue:accept", lead.pk)
@@ -83,7 +95,7 @@ def queue_row(context, lead) -> SafeString:
         f'<a href="{_url(context, "leads:detail", lead.pk)}">see the lead\'s score explanation</a>.</small>'
         "</details></td>"
         f"<td>{grade}</td>"
-        f'<td><span class="stage stage-{_e(lead.stage)}" data-testid="row-stage">{_e(lead.get_stage_display())}'
+        f'<td><span class="stage stage-{_e(lead.stage)}" data-testid="row-stage">{_e(stage_label)}'
         "</span></td>"
         f"<td>{sla_html}</td><td>{follow_up}</td><td>{last_touch}</td>"
         f"<td>{int(lead.sales_touches)} / {_e(target)}</td>"
