@@ -621,3 +621,39 @@ def test_public_email_links_refuse_a_bad_token_without_login(name, world):
         assert client.get(url).status_code == 400, url
         if name == "nurture:unsubscribe":
             assert client.post(url).status_code == 400, url
+
+
+# Reached from an email by a lead who has no account: the signed token in the URL is the only credential.
+PUBLIC = {"nurture:click", "nurture:unsubscribe"}
+
+
+def test_only_the_email_links_are_open_without_login():
+    """Django REST framework views are left out: they authenticate each request themselves (401 below)."""
+    open_views = {
+        r.name for r in routes() if ours(r) and not r.is_drf and getattr(r.callback, "login_required", True) is False
+    }
+    assert open_views - DJANGO_OWN == PUBLIC
+
+
+def test_anonymous_is_sent_to_login_from_every_other_route_and_nothing_changes(world):
+    client = Client()
+    before = uld_fingerprint()
+    tokens_before = list(APIToken.objects.order_by("pk").values_list("revoked_at", flat=True))
+    drf = {r.name for r in routes() if r.is_drf}
+    wrong = []
+    for name, rule in ROUTES.items():
+        if name in PUBLIC:
+            continue
+        key = {"lead": "pool", "token": "alice"}.get(rule.obj)
+        url = url_for(name, rule, world, key)
+        response = (client.post if rule.method == "POST" else client.get)(url, rule.data)
+        if name in drf:
+            if response.status_code != 401:
+                wrong.append(f"{rule.method} {url}: {response.status_code}, expected 401")
+        elif response.status_code != 302 or not response.url.startswith(reverse("login")):
+            wrong.append(f"{rule.method} {url}: {response.status_code}")
+    assert wrong == []
+    assert uld_fingerprint() == before
+    assert list(APIToken.objects.order_by("pk").values_list("revoked_at", flat=True)) == tokens_before
+    world.task.refresh_from_db()
+    assert world.task.status == Delivery.Status.TASK_OPEN
