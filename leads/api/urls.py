@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from csp.constants import UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.urls import path
+from django.utils.decorators import method_decorator
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from leads import api_imports
@@ -15,6 +18,9 @@ class SchemaView(SpectacularAPIView):
     required_scopes: set[str] = set()  # any valid token may read the schema
 
 
+# Swagger UI (React) injects <style> elements at run time, which style-src 'self' blocks. Styles only, on
+# this one page: scripts stay 'self', and the page shows the schema, no lead data.
+@method_decorator(csp_update({"style-src": [UNSAFE_INLINE]}), name="dispatch")
 class DocsView(SpectacularSwaggerSplitView):
     # The split view serves its start-up script as a file of its own, so the CSP needs no inline script.
     required_scopes: set[str] = set()

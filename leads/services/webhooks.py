@@ -65,10 +65,16 @@ def webhook_url_check(*, url: str) -> None:
     host = parts.hostname
     if not host:
         raise ApplicationError("A webhook URL needs a host name.")
+    # Before the private-host switch: a port past 65535 would otherwise reach the socket on every attempt,
+    # which raises OverflowError, not an error the attempt logs.
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        port_text = parts.netloc.rpartition(":")[2]
+        raise ApplicationError(f"The webhook URL's port {port_text} is not a port (1 to 65535).")
     if settings.LEADOPS_WEBHOOK_ALLOW_PRIVATE:
         return
     try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
         infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError, ValueError):
         raise ApplicationError(f"The webhook host {host} does not resolve.")

@@ -20,13 +20,29 @@ from django.urls import reverse
 from django.utils import timezone
 
 from leads.lifecycle import Stage
-from leads.models import ImportJob, RejectionReason, ULDSignOff, ULDVersion
+from leads.models import (
+    APIToken,
+    APITokenKind,
+    DeliveryStatus,
+    ImportJob,
+    RejectionReason,
+    ULDSignOff,
+    ULDVersion,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from leads.selectors_uld import uld_active
+from leads.services.api_tokens import api_token_create
 from leads.services.imports import import_job_create
 from leads.services.uld import uld_draft_create
+from leads.services.webhooks import webhook_test_send
+from nurture.models import Delivery, Enrolment, Step, Track
+from nurture.services.delivery import enrolments_advance_due
+from nurture.services.enrolment import enrolment_create
 from scoring import services as scoring_services
 from scoring.models import EngagementRule, FitRule
-from tests.factories import CampaignFactory, LeadFactory
+from tests.factories import APITokenFactory, CampaignFactory, LeadFactory
+from tests.nurture.conftest import nurture_lead, three_step_track
 from tests.url_patterns import routes
 
 pytestmark = pytest.mark.django_db
@@ -40,6 +56,9 @@ IMPORTERS = frozenset({"marketer", "admin"})
 EDITORS = frozenset({"manager", "marketer", "admin"})  # the ULD and the scoring model
 REVIEWERS = frozenset({"marketer", "executive", "admin"})  # the monthly review covers every team
 ADMINS = frozenset({"admin"})
+# Nurture tracks and outbound webhooks belong to marketing (and admins). Both see every lead already, which
+# is why those pages need no lead scope of their own (test_nurture_and_webhook_users_see_every_lead).
+MARKETING = frozenset({"marketer", "admin"})
 
 # One lead per owner; its last name is a marker that must appear only where its owner's leads may.
 LEAD_KEYS = ("alice", "bob", "charlie", "maria", "pool")
@@ -54,6 +73,13 @@ VISIBLE = {
     "executive": set(),
     "admin": set(LEAD_KEYS),
 }
+# One personal API token per user, and an integration token marketing issued; whose each user may see and
+# revoke: their own and those they issued (the integration token is the marketer's); an admin, all.
+TOKEN_KEYS = (*USERS, "integration")
+TOKENS_VISIBLE = {who: {who} for who in USERS} | {
+    "marketer": {"marketer", "integration"},
+    "admin": set(TOKEN_KEYS),
+}
 
 
 @dataclass(frozen=True)
@@ -61,7 +87,9 @@ class Rule:
     """Who may use a route and what its first URL argument names."""
 
     gate: frozenset[str]
-    obj: str = "none"  # none | lead | job | uld | rule | reason
+    # none | lead | job | uld | rule | reason | track | step | task (a nurture call task) | webhook |
+    # webhook_delivery | token (an API token) | signed (a token in a nurture email link; no login)
+    obj: str = "none"
     method: str = "GET"
     # How a user outside the gate is turned away: "403", or "refused" (the service says no with a message
     # and a redirect, and nothing changes: ULD pages, open to every role for reading).
@@ -147,6 +175,42 @@ ROUTES: dict[str, Rule] = {
     "reporting:revenue_gap": Rule(EVERYONE),
     "reporting:review": Rule(REVIEWERS),
     "reporting:review_save": Rule(REVIEWERS, method="POST", data={"month": "2026-01"}),
+    # Nurture (marketing): tracks, their steps, results and call tasks; enrolling and taking leads out
+    "nurture:list": Rule(MARKETING),
+    "nurture:create": Rule(MARKETING),
+    "nurture:enrol": Rule(MARKETING, method="POST"),  # no track chosen: back with a message
+    "nurture:unenrol": lead(MARKETING, "POST"),
+    "nurture:task_done": Rule(MARKETING, "task", "POST", data={"note": "Spoke"}),
+    "nurture:step_edit": Rule(MARKETING, "step"),
+    "nurture:step_delete": Rule(MARKETING, "step", "POST"),
+    "nurture:step_move": Rule(MARKETING, "step", "POST", data={"direction": "up"}),
+    "nurture:track": Rule(MARKETING, "track"),
+    "nurture:track_settings": Rule(
+        MARKETING,
+        "track",
+        "POST",
+        ok=frozenset({302}),
+        data={"name": "Accelerate", "audience_grades": "B", "on_complete": "park", "recycle_after_days": "30"},
+    ),
+    "nurture:track_status": Rule(MARKETING, "track", "POST", ok=frozenset({302}), data={"action": "pause"}),
+    "nurture:step_add": Rule(
+        MARKETING, "track", "POST", ok=frozenset({302}), data={"wait_days": "1", "channel": "call", "body": "Call"}
+    ),
+    "nurture:results": Rule(MARKETING, "track"),
+    # The two links in every nurture email: public by design, the signed token is the proof. A token that
+    # does not verify is a clear 400 for anyone (test_public_email_links_refuse_a_bad_token_without_login).
+    "nurture:click": Rule(EVERYONE, "signed", ok=frozenset({400})),
+    "nurture:unsubscribe": Rule(EVERYONE, "signed", "POST", ok=frozenset({400})),
+    # Integrations → Webhooks (marketing and admins)
+    "webhooks:list": Rule(MARKETING),
+    "webhooks:new": Rule(MARKETING),
+    "webhooks:detail": Rule(MARKETING, "webhook"),
+    "webhooks:deactivate": Rule(MARKETING, "webhook", "POST"),
+    "webhooks:test": Rule(MARKETING, "webhook", "POST"),
+    "webhooks:retry": Rule(MARKETING, "webhook_delivery", "POST"),
+    # API tokens: everyone has their own page; a token outside TOKENS_VISIBLE is 404
+    "tokens:list": Rule(EVERYONE),
+    "tokens:revoke": Rule(EVERYONE, "token", "POST"),
 }
 # Django's own pages: the login flow (public by design) and the admin site (staff only, tested below).
 DJANGO_OWN = {
@@ -182,6 +246,8 @@ def test_every_classified_route_takes_the_object_its_rule_names():
     params = {r.name: r.params for r in routes()}
     expected = {"none": (), "lead": ("pk",), "job": ("pk",), "uld": ("pk",)}
     expected |= {"rule": ("pk", "kind", "rule_pk"), "reason": ("pk", "reason_pk")}
+    expected |= {"track": ("slug",), "step": ("pk",), "task": ("pk",), "webhook": ("pk",), "token": ("pk",)}
+    expected |= {"webhook_delivery": ("pk", "delivery_pk"), "signed": ("token",)}
     for name, rule in ROUTES.items():
         assert params[name] == expected[rule.obj], name
 
@@ -197,6 +263,11 @@ class World:
     draft: ULDVersion
     fit_rule: FitRule
     reason: RejectionReason
+    track: Track
+    task: Delivery  # an open call task of a lead enrolled in the track
+    endpoint: WebhookEndpoint
+    webhook_delivery: WebhookDelivery  # one that gave up, so it may be retried
+    tokens: dict
 
 
 @pytest.fixture
@@ -236,7 +307,33 @@ def world(alice, bob, charlie, manager, marketer, executive, admin_user, setting
         version=draft, by=marketer, label="Everyone", field="email", operator="is_set", value=None, points=100
     )
     reason = draft.rejection_reasons.first()
-    return World(users=users, leads=leads, job=job, draft=draft, fit_rule=fit_rule, reason=reason)
+    # A track (email, call, email) with a lead at its call step: an open task.
+    track = three_step_track(by=marketer)
+    enrolled = nurture_lead(email=None, phone="+1 555 0101")
+    enrolment_create(lead=enrolled, track=track)
+    Enrolment.objects.filter(lead=enrolled).update(next_step=Step.objects.get(track=track, position=2))
+    enrolments_advance_due()
+    task = Delivery.objects.get(lead=enrolled, status=Delivery.Status.TASK_OPEN)
+    endpoint = WebhookEndpoint.objects.create(name="CRM", url="https://crm.example/hook", created_by=admin_user)
+    webhook_delivery = webhook_test_send(endpoint=endpoint)
+    WebhookDelivery.objects.filter(pk=webhook_delivery.pk).update(status=DeliveryStatus.FAILED)
+    tokens = {who: APITokenFactory(user=user, name=f"Zqtok{who}") for who, user in users.items()}
+    tokens["integration"] = api_token_create(
+        user=marketer, by=marketer, name="Zqtokintegration", scopes=["events:write"], kind=APITokenKind.INTEGRATION
+    ).token
+    return World(
+        users=users,
+        leads=leads,
+        job=job,
+        draft=draft,
+        fit_rule=fit_rule,
+        reason=reason,
+        track=track,
+        task=task,
+        endpoint=endpoint,
+        webhook_delivery=webhook_delivery,
+        tokens=tokens,
+    )
 
 
 def client_for(world: World, who: str) -> Client:
@@ -245,10 +342,17 @@ def client_for(world: World, who: str) -> Client:
     return client
 
 
-def url_for(name: str, rule: Rule, world: World, lead_key: str | None = None) -> str:
+def url_for(name: str, rule: Rule, world: World, key: str | None = None) -> str:
     args = {
         "none": [],
-        "lead": [world.leads[lead_key].pk] if lead_key else [],
+        "lead": [world.leads[key].pk] if rule.obj == "lead" else [],
+        "token": [world.tokens[key].pk] if rule.obj == "token" else [],
+        "track": [world.track.slug],
+        "step": [world.track.steps.get(position=2).pk],
+        "task": [world.task.pk],
+        "webhook": [world.endpoint.pk],
+        "webhook_delivery": [world.endpoint.pk, world.webhook_delivery.pk],
+        "signed": ["not-a-signed-token"],
         "job": [world.job.pk],
         "uld": [world.draft.pk],
         "rule": [world.draft.pk, "fit", world.fit_rule.pk],
@@ -274,6 +378,10 @@ def uld_fingerprint() -> list:
     ]
 
 
+# Objects with a scope: for each, every key is tried as every user, and those outside the user's set are 404.
+SCOPED = {"lead": (LEAD_KEYS, VISIBLE), "token": (TOKEN_KEYS, TOKENS_VISIBLE)}
+
+
 @pytest.mark.parametrize("name", sorted(ROUTES))
 def test_route_by_role_and_scope(name, world):
     """Outside the role: turned away. A lead outside the scope: 404. Otherwise the page works."""
@@ -281,7 +389,7 @@ def test_route_by_role_and_scope(name, world):
     wrong = []
     for who in USERS:
         client = client_for(world, who)
-        keys = LEAD_KEYS if rule.obj == "lead" else (None,)
+        keys, visible = SCOPED.get(rule.obj, ((None,), {}))
         for key in keys:
             url = url_for(name, rule, world, key)
             before = uld_fingerprint() if rule.denied == "refused" else None
@@ -292,7 +400,7 @@ def test_route_by_role_and_scope(name, world):
                 else:
                     good = response.status_code == 403
                 expected = f"denied ({rule.denied})"
-            elif rule.obj == "lead" and key not in VISIBLE[who]:
+            elif rule.obj in SCOPED and key not in visible[who]:
                 good, expected = response.status_code == 404, "404"
             else:
                 good, expected = response.status_code in rule.ok, f"one of {sorted(rule.ok)}"
@@ -373,6 +481,14 @@ def lists_for(world: World) -> list[tuple[str, frozenset[str], dict]]:
         (reverse("reporting:alignment"), EVERYONE, {}),
         (reverse("reporting:revenue_gap"), EVERYONE, {}),
         (reverse("reporting:review"), REVIEWERS, {}),
+        # Nurture names leads (tracks waiting, parked leads, results, open call tasks); webhooks log payloads.
+        (reverse("nurture:list"), MARKETING, {}),
+        (reverse("nurture:track", args=[world.track.slug]), MARKETING, {}),
+        (reverse("nurture:results", args=[world.track.slug]), MARKETING, {}),
+        (reverse("webhooks:list"), MARKETING, {}),
+        (reverse("webhooks:detail", args=[world.endpoint.pk]), MARKETING, {}),
+        (reverse("webhooks:detail", args=[world.endpoint.pk]), MARKETING, htmx),  # the delivery log (htmx)
+        (reverse("tokens:list"), EVERYONE, {}),
     ]
 
 
@@ -422,3 +538,122 @@ def test_the_simulation_names_other_teams_leads_only_to_those_who_see_them(world
     assert MARKERS["charlie"].lower() in marketer_page
     assert MARKERS["charlie"].lower() not in manager_page
     assert MARKERS["alice"].lower() in manager_page
+
+
+# --- The routes that came with nurture, webhooks and API tokens -----------------------------------------
+
+
+def test_nurture_and_webhook_users_see_every_lead(world):
+    """Nurture and webhook pages use no lead scope: only right because everyone let in sees every lead."""
+    from leads.models import Lead
+    from leads.selectors import lead_scope
+
+    for who in MARKETING:
+        assert lead_scope(user=world.users[who]).count() == Lead.objects.count(), who
+
+
+@pytest.mark.parametrize("who", USERS)
+def test_the_tokens_page_never_shows_another_users_token(who, world):
+    page = body(client_for(world, who).get(reverse("tokens:list")))
+    for key, token in world.tokens.items():
+        shown = f"zqtok{key}" in page or token.prefix.lower() in page
+        assert shown == (key in TOKENS_VISIBLE[who]), f"{who} sees {key}'s token: {shown}"
+
+
+def test_revoking_another_users_token_is_404_and_leaves_it_working(world):
+    bobs = world.tokens["bob"]
+    for who in ("alice", "charlie", "manager", "marketer", "executive"):
+        response = client_for(world, who).post(reverse("tokens:revoke", args=[bobs.pk]))
+        assert response.status_code == 404, who
+    bobs.refresh_from_db()
+    assert bobs.revoked_at is None
+    client_for(world, "bob").post(reverse("tokens:revoke", args=[bobs.pk]))
+    bobs.refresh_from_db()
+    assert bobs.revoked_at is not None
+
+
+def test_a_token_id_that_does_not_exist_or_overflows_is_404(world):
+    client = client_for(world, "admin")
+    for pk in (999_999_999, 2**63):
+        assert client.post(f"/tokens/{pk}/revoke/").status_code == 404, pk
+    assert APIToken.objects.filter(revoked_at__isnull=False).count() == 0
+
+
+def test_a_nurture_task_and_a_webhook_retry_are_refused_to_other_roles_and_change_nothing(world):
+    for who in sorted(EVERYONE - MARKETING):
+        client = client_for(world, who)
+        assert client.post(reverse("nurture:task_done", args=[world.task.pk])).status_code == 403, who
+        retry = reverse("webhooks:retry", args=[world.endpoint.pk, world.webhook_delivery.pk])
+        assert client.post(retry).status_code == 403, who
+    world.task.refresh_from_db()
+    assert world.task.status == Delivery.Status.TASK_OPEN
+    assert WebhookDelivery.objects.get(pk=world.webhook_delivery.pk).status == DeliveryStatus.FAILED
+
+
+def test_a_webhook_delivery_is_only_reached_through_its_own_endpoint(world):
+    other = WebhookEndpoint.objects.create(name="Other", url="https://other.example/hook")
+    response = client_for(world, "marketer").post(reverse("webhooks:retry", args=[other.pk, world.webhook_delivery.pk]))
+    assert response.status_code == 404
+    assert WebhookDelivery.objects.get(pk=world.webhook_delivery.pk).status == DeliveryStatus.FAILED
+
+
+@pytest.mark.parametrize("pk", [999_999, 2**63])  # the second is past PostgreSQL's bigint: still a 404, no 500
+def test_nurture_and_webhook_objects_that_do_not_exist_are_404(pk, world):
+    client = client_for(world, "marketer")
+    gets = ["nurture:step_edit", "webhooks:detail"]
+    posts = ["nurture:task_done", "nurture:step_delete", "nurture:step_move", "nurture:unenrol"]
+    posts += ["webhooks:deactivate", "webhooks:test"]
+    wrong = [f"GET {n}" for n in gets if client.get(reverse(n, args=[pk])).status_code != 404]
+    wrong += [f"POST {n}" for n in posts if client.post(reverse(n, args=[pk])).status_code != 404]
+    retry = reverse("webhooks:retry", args=[world.endpoint.pk, pk])
+    wrong += ["POST webhooks:retry"] if client.post(retry).status_code != 404 else []
+    for name in ("nurture:track", "nurture:results"):
+        wrong += [f"GET {name}"] if client.get(reverse(name, args=["no-such-track"])).status_code != 404 else []
+    assert wrong == []
+
+
+@pytest.mark.parametrize("name", ["nurture:click", "nurture:unsubscribe"])
+def test_public_email_links_refuse_a_bad_token_without_login(name, world):
+    """No login needed (the lead has no account), and a token that does not verify is a 400, never a 500."""
+    client = Client()
+    for token in ("not-a-token", "x" * 2000, "a:b:c", "%00", "..", "\u00e9t\u00e9"):
+        url = reverse(name, args=[token])
+        assert client.get(url).status_code == 400, url
+        if name == "nurture:unsubscribe":
+            assert client.post(url).status_code == 400, url
+
+
+# Reached from an email by a lead who has no account: the signed token in the URL is the only credential.
+PUBLIC = {"nurture:click", "nurture:unsubscribe"}
+
+
+def test_only_the_email_links_are_open_without_login():
+    """Django REST framework views are left out: they authenticate each request themselves (401 below)."""
+    open_views = {
+        r.name for r in routes() if ours(r) and not r.is_drf and getattr(r.callback, "login_required", True) is False
+    }
+    assert open_views - DJANGO_OWN == PUBLIC
+
+
+def test_anonymous_is_sent_to_login_from_every_other_route_and_nothing_changes(world):
+    client = Client()
+    before = uld_fingerprint()
+    tokens_before = list(APIToken.objects.order_by("pk").values_list("revoked_at", flat=True))
+    drf = {r.name for r in routes() if r.is_drf}
+    wrong = []
+    for name, rule in ROUTES.items():
+        if name in PUBLIC:
+            continue
+        key = {"lead": "pool", "token": "alice"}.get(rule.obj)
+        url = url_for(name, rule, world, key)
+        response = (client.post if rule.method == "POST" else client.get)(url, rule.data)
+        if name in drf:
+            if response.status_code != 401:
+                wrong.append(f"{rule.method} {url}: {response.status_code}, expected 401")
+        elif response.status_code != 302 or not response.url.startswith(reverse("login")):
+            wrong.append(f"{rule.method} {url}: {response.status_code}")
+    assert wrong == []
+    assert uld_fingerprint() == before
+    assert list(APIToken.objects.order_by("pk").values_list("revoked_at", flat=True)) == tokens_before
+    world.task.refresh_from_db()
+    assert world.task.status == Delivery.Status.TASK_OPEN

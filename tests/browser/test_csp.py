@@ -128,3 +128,30 @@ def test_admin_status_page_and_admin_site_work_under_the_csp(page, console, admi
     visit(page, "/admin/leads/lead/")
     visit(page, "/admin/leads/campaign/add/")
     assert_no_csp_violation(console)
+
+
+def test_nurture_webhooks_and_tokens_pages_work_under_the_csp(page, console, marketer):
+    from leads.models import WebhookEndpoint
+    from tests.nurture.conftest import b_lead, three_step_track
+
+    track = three_step_track(by=marketer)
+    lead = b_lead(first_name="Prue")
+    endpoint = WebhookEndpoint.objects.create(name="CRM", url="https://crm.example/hook", created_by=marketer)
+    log_in(page, marketer.username, DEMO_PASSWORD)
+    visit(page, "/nurture/")
+    # The builder with a step previewed for a lead: the rendered email is on the page.
+    visit(page, f"/nurture/{track.slug}/?lead={lead.pk}")
+    expect(page.get_by_text("Prue").first).to_be_visible()
+    visit(page, f"/nurture/{track.slug}/results/")
+    visit(page, "/integrations/webhooks/")
+    visit(page, f"/integrations/webhooks/{endpoint.pk}/")
+    visit(page, "/tokens/")
+    assert_no_csp_violation(console)
+
+
+def test_the_api_docs_swagger_ui_renders_under_the_csp(page, console, marketer):
+    log_in(page, marketer.username, DEMO_PASSWORD)
+    visit(page, "/api/docs/")
+    # Swagger UI builds its page from the schema in script: the operations show only if it ran.
+    expect(page.locator(".opblock").first).to_be_visible(timeout=15_000)
+    assert_no_csp_violation(console)

@@ -380,3 +380,12 @@ def test_the_delivery_log_refreshes_as_an_htmx_partial(client, admin_user):
     response = client.get(reverse("webhooks:detail", args=[endpoint.pk]), headers={"HX-Request": "true"})
     assert [t.name for t in response.templates][0] == "leads/webhooks/_deliveries.html"
     assert "Nothing sent yet." in response.content.decode() and "<h1>" not in response.content.decode()
+
+
+@pytest.mark.parametrize("allow_private", [True, False])
+def test_a_webhook_url_with_a_port_out_of_range_is_refused_by_name(admin_user, settings, allow_private):
+    """Otherwise, where private hosts are allowed, each attempt would crash on the socket instead of logging."""
+    settings.LEADOPS_WEBHOOK_ALLOW_PRIVATE = allow_private
+    with pytest.raises(ApplicationError, match="port 99999"):
+        webhook_endpoint_create(by=admin_user, name="CRM", url="http://localhost:99999/", stages=["sql"])
+    assert not WebhookEndpoint.objects.exists()

@@ -34,6 +34,17 @@ def test_pages_send_a_strict_content_security_policy(client, alice):
     assert directives["form-action"] == ["'self'"]
 
 
+def test_only_the_api_docs_page_allows_inline_styles_and_never_inline_script(client, marketer):
+    """Swagger UI writes <style> elements; the exception is that one view's, not the site's."""
+    client.force_login(marketer)
+    docs = csp_directives(client.get(reverse("api:docs")))
+    assert docs["style-src"] == ["'self'", "'unsafe-inline'"]
+    assert docs["script-src"] == ["'self'"]
+    for name in ("nurture:list", "webhooks:list", "tokens:list", "api:schema"):
+        response = client.get(reverse(name))
+        assert csp_directives(response)["style-src"] == ["'self'"], name
+
+
 def test_the_login_page_sends_the_other_security_headers(client):
     response = client.get(reverse("login"))
     assert "Content-Security-Policy" in response
