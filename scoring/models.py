@@ -105,7 +105,8 @@ class ScoreHistory(models.Model):
 
 class ScoreDirty(models.Model):
     """A lead with activity not yet scored. Filled by a database trigger on activity inserts, so every
-    writer (forms, imports, the API, nurture, bulk loads) marks leads without remembering to."""
+    writer (forms, imports, the API, nurture, bulk loads) marks leads without remembering to. The import
+    skips it for the new leads it scores in the same transaction (scoring.services.dirty_marks_skip)."""
 
     lead = models.OneToOneField("leads.Lead", primary_key=True, on_delete=models.CASCADE, related_name="+")
     marked_at = models.DateTimeField(default=timezone.now)

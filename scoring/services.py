@@ -177,6 +177,30 @@ def leads_score_staged(*, table: str, lead_ids: list[int]) -> list[int]:
     return candidates
 
 
+def dirty_marks_skip(*, cursor, skip: bool) -> None:
+    """Switch the activity trigger's dirty marks off (or back on) for the rest of this transaction.
+
+    PostgreSQL only. For a caller that scores the leads of the activities it inserts in the same
+    transaction (the import's new leads): marking them dirty would only have the beat task score them
+    again. A transaction-local setting, so a rollback or the commit ends it; the caller switches it back
+    on after its insert because it may run inside a longer transaction.
+    """
+    cursor.execute("SELECT set_config('leadops.skip_dirty', %s, true)", ["on" if skip else "off"])
+
+
+def leads_mark_dirty_from(*, cursor, table: str, where: str = "TRUE") -> None:
+    """Mark dirty the leads of `table`'s `lead_id` column (rows matching `where`), in lead order as the trigger does.
+
+    PostgreSQL only; for the leads whose activities were inserted with the dirty marks skipped but that
+    the caller does not score itself. `table` and `where` are the caller's constants, never user input.
+    """
+    cursor.execute(
+        "INSERT INTO scoring_scoredirty (lead_id, marked_at) "  # noqa: S608 - the caller's constant names
+        f"SELECT DISTINCT lead_id, now() FROM {table} WHERE {where} ORDER BY lead_id "
+        "ON CONFLICT (lead_id) DO NOTHING"
+    )
+
+
 def leads_qualify_ready(*, lead_ids: list[int]) -> int:
     """Qualify and route the sales-ready leads among `lead_ids` under the active definition."""
     version = uld_active()

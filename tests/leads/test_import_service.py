@@ -420,3 +420,35 @@ def test_imported_leads_are_scored_at_once_and_a_sales_ready_one_reaches_a_rep(
     assert cold.stage == Stage.INQUIRY and cold.owner is None
     # Sales-ready: qualified, routed and assigned to a rep in the same run.
     assert (hot.stage, hot.owner) == (Stage.MQL, alice)
+
+
+def test_imported_new_lead_is_scored_with_its_badge_scan_and_not_left_dirty(
+    marketer, campaign, django_capture_on_commit_callbacks
+):
+    from django.db import connection
+
+    from scoring.models import ScoreDirty
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the staged write and the trigger's skip are PostgreSQL's")
+    existing = LeadFactory(email="known@old.example")
+    ScoreDirty.objects.all().delete()
+    rows = [
+        ["Email", "Job Title", "Employees", "Industry", "Rating"],
+        ["hot@new.example", "Engineer", "40", "software", "hot"],
+        ["plain@new.example", "Engineer", "40", "software", ""],
+        ["known@old.example", "Engineer", "40", "software", "hot"],
+    ]
+    job = import_job_create(by=marketer, upload=upload(csv_bytes(rows), "dirty.csv"), campaign=campaign)
+    job = run(job, marketer, django_capture_on_commit_callbacks)
+    assert (job.created_count, job.skipped_count) == (2, 1)
+    hot, plain = Lead.objects.get(email="hot@new.example"), Lead.objects.get(email="plain@new.example")
+    # Scored in the import's own transaction with the badge scan counted ("rated hot": 25 points)...
+    assert hot.score_engagement - plain.score_engagement == 25, (hot.score_engagement, plain.score_engagement)
+    # ...so the activity trigger did not mark them for the beat task to score again.
+    assert not ScoreDirty.objects.filter(lead__in=[hot, plain]).exists()
+    # The lead that was already there got a badge scan but no score here: it is marked, as before.
+    assert list(ScoreDirty.objects.values_list("lead_id", flat=True)) == [existing.pk]
+    # The skip ends with the import's statement: a later activity in this transaction marks its lead.
+    activity_record(lead=plain, by=marketer, kind=ActivityKind.NOTE, payload={"text": "called back"})
+    assert ScoreDirty.objects.filter(lead=plain).exists()

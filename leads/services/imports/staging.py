@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from leads.imports.cleaning import CleanRow
 from leads.models import ActivityKind, ImportChange, ImportJob, SourceChannel
+from leads.selectors_uld import uld_active
 from leads.services.lifecycle import (
     NEW_LEADS_TABLE,
     STAGING_LEAD_COLUMNS,
@@ -25,7 +26,7 @@ from leads.services.lifecycle import (
     leads_insert_staged,
     leads_stage_new,
 )
-from scoring.services import leads_score_staged
+from scoring.services import dirty_marks_skip, leads_mark_dirty_from, leads_score_staged
 
 from .merge import Written, apply_policies, size_band, stage_reason
 
@@ -91,6 +92,14 @@ def write_pg(*, job: ImportJob, first: dict[str, CleanRow], now: dt.datetime) ->
                 campaign_id=job.campaign_id,
                 at=now,
             )
+        # The new leads are scored below, in this transaction, with these badge scans counted: the
+        # activity trigger's dirty mark would only have the beat task score them again. The leads that
+        # were already in the table are marked here instead, as the trigger would have done (they are
+        # scored after the commit only when the import changed them). With no definition in force
+        # nothing scores the new leads here, so the trigger marks them as usual.
+        scored_here = bool(written.created) and uld_active() is not None
+        if scored_here:
+            dirty_marks_skip(cursor=cursor, skip=True)
         cursor.execute(
             "INSERT INTO leads_activity (lead_id, kind, occurred_at, recorded_by_id, source, payload, created_at) "  # noqa: S608 - constant table names
             "SELECT lead_id, %(kind)s, COALESCE(occurred_at AT TIME ZONE %(tz)s, %(now)s), %(by)s, 'import', "
@@ -107,6 +116,10 @@ def write_pg(*, job: ImportJob, first: dict[str, CleanRow], now: dt.datetime) ->
                 "campaign": job.campaign.name if job.campaign is not None else None,
             },
         )
+        if scored_here:
+            dirty_marks_skip(cursor=cursor, skip=False)
+            if len(existing) > written.duplicates:
+                leads_mark_dirty_from(cursor=cursor, table=STAGING_TABLE, where="action <> 'created'")
         if written.created:
             written.ready = leads_score_staged(table=NEW_LEADS_TABLE, lead_ids=written.created)
             leads_insert_staged(cursor=cursor, at=now, by=job.created_by, reason=stage_reason(job))
