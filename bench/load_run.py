@@ -152,7 +152,7 @@ def import_file(rows: int, directory: Path) -> Path:
 # --- processes -----------------------------------------------------------------------------------------
 
 
-def start_worker(concurrency: int, queues: str, name: str = "worker") -> subprocess.Popen:
+def start_worker(concurrency: int, queues: str | None, name: str = "worker") -> subprocess.Popen:
     log = open(ROOT / "var" / f"load_run_{name}.log", "w")  # noqa: SIM115 - closed with the process
     return subprocess.Popen(
         [
@@ -167,10 +167,9 @@ def start_worker(concurrency: int, queues: str, name: str = "worker") -> subproc
             "--loglevel=WARNING",
             "--without-mingle",
             "--without-gossip",
-            "-Q",
-            queues,
             "-n",
             f"{name}.load-run@%h",
+            *(["-Q", queues] if queues else []),
         ],
         cwd=ROOT,
         env={**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings_bench"},
@@ -566,8 +565,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.bulk_worker:
         workers["worker"] = start_worker(args.celery_concurrency, DEFAULT_QUEUE)
         workers["bulk worker"] = start_worker(1, BULK_QUEUE, name="bulk")
-    else:
-        workers["worker"] = start_worker(args.celery_concurrency, f"{DEFAULT_QUEUE},{BULK_QUEUE}")
+    else:  # as the Procfile's worker: no -Q, so every queue
+        workers["worker"] = start_worker(args.celery_concurrency, None)
     notes = [token_note] if token else []
     notes.append(f"LEADOPS_API_INTEGRATION_RATE={args.integration_rate} on the server")
     if args.import_chunk_pause_ms is not None:
