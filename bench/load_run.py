@@ -648,8 +648,9 @@ def report(args, quiet: dict, quiet_cpu: dict, loaded: dict, loaded_cpu: dict, n
     print(f"{'queue p95, client latency, loaded vs quiet (ms)':<52} {c1:>10.1f} {c0:>10.1f} {c1 / c0:>7.2f} <= 2")
     s0, s1 = p95(q0.server_ms), p95(q1.server_ms)
     print(f"{'queue p95, server time, loaded vs quiet (ms)':<52} {s1:>10.1f} {s0:>10.1f} {s1 / s0:>7.2f} <= 2")
-    if events_missing:
-        print(f"{'events accepted per second':<52} {'not run':>10} {'':>10} {'':>7} {args.events_per_second:g}")
+    if events_missing or not args.events_per_second:
+        why = "not run" if events_missing else "none sent"
+        print(f"{'events accepted per second':<52} {why:>10} {'':>10} {'':>7} {args.events_per_second:g}")
     else:
         ev = loaded["events"]
         rate = ev.accepted / min(loaded["seconds"], args.duration)

@@ -420,3 +420,19 @@ def test_imported_leads_are_scored_at_once_and_a_sales_ready_one_reaches_a_rep(
     assert cold.stage == Stage.INQUIRY and cold.owner is None
     # Sales-ready: qualified, routed and assigned to a rep in the same run.
     assert (hot.stage, hot.owner) == (Stage.MQL, alice)
+
+
+@pytest.mark.parametrize(("pause_ms", "pauses"), [(0, []), (250, [0.25, 0.25, 0.25])])
+def test_chunk_pause_waits_between_committed_chunks_only_when_configured(
+    marketer, campaign, monkeypatch, settings, pause_ms, pauses
+):
+    settings.LEADOPS_IMPORT_CHUNK_PAUSE_MS = pause_ms
+    monkeypatch.setattr(service_run, "CHUNK_ROWS", 2)
+    slept = []
+    monkeypatch.setattr(service_run.time, "sleep", slept.append)
+    rows = [["Email"]] + [[f"p{i}@example.com"] for i in range(6)]
+    job = import_job_create(by=marketer, upload=upload(csv_bytes(rows), "p.csv"), campaign=campaign)
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.QUEUED)
+    job = import_job_run(job_id=job.pk)
+    assert job.status == ImportStatus.DONE and job.created_count == 6
+    assert slept == pauses  # one pause after each of the three chunks, none when unset
