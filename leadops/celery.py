@@ -8,6 +8,7 @@ from pathlib import Path
 from celery import Celery
 from celery.schedules import crontab
 from django.db import OperationalError
+from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadops.settings.local")
 
@@ -22,8 +23,21 @@ IDEMPOTENT_TASK_OPTIONS = {
     "max_retries": 5,
 }
 
+# Queues. Bulk work (an import of many thousand rows, the nightly re-score of every lead) goes to its own
+# queue, so a deployment can serve it with a separate worker of concurrency 1: then it never holds every
+# worker slot while events, reminders and scoring wait, and it runs one at a time next to the web server.
+# A worker started without -Q consumes both (task_queues below), so the Procfile's and docker-compose's one
+# worker, and any deployment that predates the split, still runs every task; to split them run
+# `celery -A leadops worker -Q celery` and `celery -A leadops worker -Q bulk --concurrency=1`.
+DEFAULT_QUEUE = "celery"
+BULK_QUEUE = "bulk"
+BULK_TASKS = ("leads.tasks.import_job_run_task", "scoring.tasks.rescore_all", "scoring.tasks.rescore_chunk")
+
 app = Celery("leadops")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.task_default_queue = DEFAULT_QUEUE
+app.conf.task_queues = (Queue(DEFAULT_QUEUE), Queue(BULK_QUEUE))
+app.conf.task_routes = {name: {"queue": BULK_QUEUE} for name in BULK_TASKS}
 app.autodiscover_tasks()
 
 app.conf.beat_schedule = {

@@ -114,3 +114,13 @@ def test_env_example_documents_every_variable_the_settings_read():
 
     assert {"DATABASE_URL", "REDIS_URL", "DJANGO_SECRET_KEY"} <= read
     assert read - documented == set()
+
+
+def test_imports_go_to_the_bulk_queue_which_a_worker_without_q_also_consumes():
+    from leadops.celery import BULK_QUEUE, DEFAULT_QUEUE, app
+
+    route = app.amqp.router.route({}, "leads.tasks.import_job_run_task")
+    assert route["queue"].name == BULK_QUEUE
+    assert app.amqp.router.route({}, "leads.tasks.events_process_task")["queue"].name == DEFAULT_QUEUE
+    # A worker started without -Q (the Procfile's, docker-compose's) consumes app.amqp.queues: both.
+    assert {DEFAULT_QUEUE, BULK_QUEUE} <= set(app.amqp.queues)

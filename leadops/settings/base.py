@@ -8,6 +8,7 @@ from pathlib import Path
 
 import dj_database_url
 from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 # An empty value counts as unset (an env file line `LEADOPS_VAR_DIR=` must not mean the current directory).
@@ -302,6 +303,11 @@ CSRF_COOKIE_SAMESITE = "Lax"
 
 # Upload limits (imports) and request size limits.
 LEADOPS_IMPORT_MAX_BYTES = int(os.environ.get("LEADOPS_IMPORT_MAX_BYTES", str(50 * 1024 * 1024)))
+# Pause between an import's chunks (5,000 rows each), in milliseconds: paces a big import so the reps'
+# pages keep their speed on a small machine, at the cost of a longer import (see bench/README.md).
+LEADOPS_IMPORT_CHUNK_PAUSE_MS = int(os.environ.get("LEADOPS_IMPORT_CHUNK_PAUSE_MS", "0"))
+if LEADOPS_IMPORT_CHUNK_PAUSE_MS < 0:
+    raise ImproperlyConfigured("LEADOPS_IMPORT_CHUNK_PAUSE_MS must be 0 or more (milliseconds).")
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

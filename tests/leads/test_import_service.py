@@ -452,3 +452,19 @@ def test_imported_new_lead_is_scored_with_its_badge_scan_and_not_left_dirty(
     # The skip ends with the import's statement: a later activity in this transaction marks its lead.
     activity_record(lead=plain, by=marketer, kind=ActivityKind.NOTE, payload={"text": "called back"})
     assert ScoreDirty.objects.filter(lead=plain).exists()
+
+
+@pytest.mark.parametrize(("pause_ms", "pauses"), [(0, []), (250, [0.25, 0.25, 0.25])])
+def test_chunk_pause_waits_between_committed_chunks_only_when_configured(
+    marketer, campaign, monkeypatch, settings, pause_ms, pauses
+):
+    settings.LEADOPS_IMPORT_CHUNK_PAUSE_MS = pause_ms
+    monkeypatch.setattr(service_run, "CHUNK_ROWS", 2)
+    slept = []
+    monkeypatch.setattr(service_run.time, "sleep", slept.append)
+    rows = [["Email"]] + [[f"p{i}@example.com"] for i in range(6)]
+    job = import_job_create(by=marketer, upload=upload(csv_bytes(rows), "p.csv"), campaign=campaign)
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.QUEUED)
+    job = import_job_run(job_id=job.pk)
+    assert job.status == ImportStatus.DONE and job.created_count == 6
+    assert slept == pauses  # one pause after each of the three chunks, none when unset

@@ -2,10 +2,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -123,6 +125,7 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
                 leads_score(lead_ids=written.to_score)
             if written.ready:
                 leads_qualify_ready(lead_ids=written.ready)
+            _chunk_pause()
     except FileRefused as exc:
         job_move(
             job_id,
@@ -164,6 +167,15 @@ def _read_ahead(
         while (item := future.result()) is not None:
             future = pool.submit(next_cleaned)
             yield item
+
+
+def _chunk_pause() -> None:
+    """Let the site breathe between chunks when LEADOPS_IMPORT_CHUNK_PAUSE_MS asks for it (default: no pause).
+
+    Outside any transaction (the chunk has committed), so the pause holds no locks and no snapshot.
+    """
+    if settings.LEADOPS_IMPORT_CHUNK_PAUSE_MS:
+        time.sleep(settings.LEADOPS_IMPORT_CHUNK_PAUSE_MS / 1000)
 
 
 def _chunk_commit_with_retry(*, job: ImportJob, chunk: list, cleaned: list[CleanRow]) -> Written | None:
