@@ -42,29 +42,28 @@ class StageActionView(APIView):
         return Response(LeadSerializer(lead).data, status=status.HTTP_200_OK)
 
 
-def _schema(summary: str, request):
-    return extend_schema(
-        summary=summary,
-        request=request,
-        responses={200: LeadSerializer, 400: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer},
-    )
+def _schema(summary: str):
+    """Describe a stage action in the schema: its summary, the view's input serializer, the lead back."""
+
+    def describe(view: type[StageActionView]) -> type[StageActionView]:
+        return extend_schema(
+            summary=summary,
+            request=view.input_serializer,
+            responses={200: LeadSerializer, 400: ErrorSerializer, 404: ErrorSerializer, 409: ErrorSerializer},
+        )(view)
+
+    return describe
 
 
+@_schema("Accept a new lead into sales (SAL)")
 class LeadAcceptView(StageActionView):
-    @_schema("Accept a new lead into sales (SAL)", StageActionSerializer)
-    def post(self, request, pk: int):
-        return super().post(request, pk)
-
     def act(self, *, lead, by, data):
         return queue.lead_accept(lead=lead, by=by, expected_stage=data.get("expected_stage"))
 
 
+@_schema("Reject a lead with a reason code and a comment")
 class LeadRejectView(StageActionView):
     input_serializer = RejectSerializer
-
-    @_schema("Reject a lead with a reason code and a comment", RejectSerializer)
-    def post(self, request, pk: int):
-        return super().post(request, pk)
 
     def act(self, *, lead, by, data):
         return queue.lead_reject(
@@ -80,12 +79,9 @@ class LeadRejectView(StageActionView):
         )
 
 
+@_schema("Qualify an accepted lead (SQL) once every BANT item is confirmed")
 class LeadQualifyView(StageActionView):
     input_serializer = QualifySerializer
-
-    @_schema("Qualify an accepted lead (SQL) once every BANT item is confirmed", QualifySerializer)
-    def post(self, request, pk: int):
-        return super().post(request, pk)
 
     def act(self, *, lead, by, data):
         return queue.lead_qualify(
@@ -100,12 +96,9 @@ class LeadQualifyView(StageActionView):
         )
 
 
+@_schema("Convert a qualified lead into an opportunity")
 class LeadConvertView(StageActionView):
     input_serializer = ConvertSerializer
-
-    @_schema("Convert a qualified lead into an opportunity", ConvertSerializer)
-    def post(self, request, pk: int):
-        return super().post(request, pk)
 
     def act(self, *, lead, by, data):
         return queue.lead_convert(
@@ -117,12 +110,9 @@ class LeadConvertView(StageActionView):
         )
 
 
+@_schema("Close an opportunity as won")
 class LeadWonView(StageActionView):
     input_serializer = WonSerializer
-
-    @_schema("Close an opportunity as won", WonSerializer)
-    def post(self, request, pk: int):
-        return super().post(request, pk)
 
     def act(self, *, lead, by, data):
         return queue.lead_close(
@@ -135,12 +125,9 @@ class LeadWonView(StageActionView):
         )
 
 
+@_schema("Close a lead as lost, with a reason")
 class LeadLostView(StageActionView):
     input_serializer = LostSerializer
-
-    @_schema("Close a lead as lost, with a reason", LostSerializer)
-    def post(self, request, pk: int):
-        return super().post(request, pk)
 
     def act(self, *, lead, by, data):
         return queue.lead_close(
