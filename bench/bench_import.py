@@ -26,6 +26,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leadops.settings.local")
 
+from bench.workers import celery_worker_command  # noqa: E402 - after the path is set
+
 HEADERS = [
     "Badge ID",
     "First Name",
@@ -239,21 +241,7 @@ class Worker:
 
     def __init__(self) -> None:
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "leadops",
-                "worker",
-                "--pool=prefork",
-                "--concurrency=1",
-                "--loglevel=WARNING",
-                "--without-mingle",
-                "--without-gossip",
-                "-Q",
-                "celery",
-            ],
+            celery_worker_command(concurrency=1),
             cwd=REPO,
             env=dict(os.environ),
             stdout=subprocess.DEVNULL,

@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.workers import celery_worker_command  # noqa: E402 - after the path is set
 
 WORKER_LOG = Path(os.environ.get("LEADOPS_VAR_DIR", ROOT / "var")) / "bench_scoring_worker.log"
 
@@ -98,22 +99,7 @@ def start_worker(concurrency: int) -> subprocess.Popen:
     env = dict(os.environ)
     log = open(WORKER_LOG, "w")  # noqa: SIM115 - lives as long as the worker
     worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "leadops",
-            "worker",
-            "-c",
-            str(concurrency),
-            "-l",
-            "warning",
-            "--without-gossip",
-            "--without-mingle",
-            "-n",
-            f"bench-scoring-{os.getpid()}@%h",
-        ],
+        celery_worker_command(concurrency=concurrency, name=f"bench-scoring-{os.getpid()}@%h"),
         cwd=ROOT,
         env=env,
         stdout=log,

@@ -45,6 +45,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.workers import celery_worker_command  # noqa: E402 - after the path is set
+
 EVENT_TYPES = ("web_visit", "form_fill", "email_click", "webinar", "download")
 TOKEN_USER = "bench-integration"  # noqa: S105 - a user name, not a secret
 IMPORT_USER = "bench-marketer"
@@ -155,22 +157,7 @@ def import_file(rows: int, directory: Path) -> Path:
 def start_worker(concurrency: int, queues: str | None, name: str = "worker") -> subprocess.Popen:
     log = open(ROOT / "var" / f"load_run_{name}.log", "w")  # noqa: SIM115 - closed with the process
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "leadops",
-            "worker",
-            "--pool=prefork",
-            f"--concurrency={concurrency}",
-            "--loglevel=WARNING",
-            "--without-mingle",
-            "--without-gossip",
-            "-n",
-            f"{name}.load-run@%h",
-            *(["-Q", queues] if queues else []),
-        ],
+        celery_worker_command(concurrency=concurrency, name=f"{name}.load-run@%h", queues=queues),
         cwd=ROOT,
         env={**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings_bench"},
         stdout=log,
