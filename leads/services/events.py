@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,14 +23,16 @@ from django.utils import timezone
 
 from leadops.errors import ApplicationError
 from leads.lifecycle import Stage
-from leads.models import APIToken, Event, EventStatus, Lead
+from leads.models import Activity, APIToken, Event, EventStatus, Lead
 from leads.models.lead import normalise_email
 from leads.selectors import lead_scope
-from leads.services.activities import activity_record
+from leads.services.activities import activities_record_many
 from leads.services.broker import tasks_send_safely
 from leads.services.lifecycle import lead_create
 
 HANDOVER_CHUNK = 100
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -202,14 +205,25 @@ def events_redrive(*, now: dt.datetime | None = None, limit: int = 5000) -> int:
 def events_process(*, event_ids: list[int]) -> int:
     """Record each event as an activity on its lead, once; return how many this call processed.
 
-    Each event is its own transaction: claim (conditional update of an unprocessed row), resolve the
-    lead, record the activity. A failure rolls the claim back with it; a refusal (the named lead is gone
-    or no longer visible to the sender) marks the event failed with the reason.
+    The events are processed together, set-based, in one transaction: claim the unprocessed ones
+    (`FOR UPDATE SKIP LOCKED`, so a concurrent run of the same ids takes none of them), find their leads
+    in one query, create the inquiries for unknown e-mails, insert the activities in one statement and
+    mark the events in another. A refusal (the named lead is gone or not visible to the sender) marks
+    that event failed with the reason and lets the others through. If the batch fails for any other
+    reason it is rolled back and each event is retried in its own transaction, so one bad event never
+    holds back the rest.
     """
+    ids = sorted(set(event_ids))
+    if not ids:
+        return 0
+    try:
+        return _events_process_batch(event_ids=ids)
+    except Exception:
+        logger.warning("events batch of %s failed; processing them one by one", len(ids), exc_info=True)
     done = 0
-    for event_id in sorted(set(event_ids)):
+    for event_id in ids:
         try:
-            done += _event_process(event_id=event_id)
+            done += _events_process_batch(event_ids=[event_id])
         except ApplicationError as exc:
             Event.objects.filter(pk=event_id).exclude(status=EventStatus.PROCESSED).update(
                 status=EventStatus.FAILED, error=exc.message, processed_at=timezone.now()
@@ -218,38 +232,75 @@ def events_process(*, event_ids: list[int]) -> int:
 
 
 @transaction.atomic
-def _event_process(*, event_id: int) -> int:
+def _events_process_batch(*, event_ids: list[int]) -> int:
     now = timezone.now()
-    claimed = (
-        Event.objects.filter(pk=event_id, status__in=[EventStatus.RECEIVED, EventStatus.QUEUED])
-        .update(status=EventStatus.PROCESSED, processed_at=now)
-    )  # fmt: skip
-    if claimed != 1:
-        return 0
-    event = Event.objects.select_related("submitted_by").get(pk=event_id)
-    lead = _event_lead(event=event)
-    activity = activity_record(
-        lead=lead,
-        kind=event.type,
-        by=None,
-        source="api",
-        occurred_at=event.occurred_at,
-        payload={"event": str(event.uuid), "id": event.key, "properties": event.properties},
+    events = list(
+        Event.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("submitted_by")
+        .filter(pk__in=event_ids, status__in=[EventStatus.RECEIVED, EventStatus.QUEUED])
+        .order_by("pk")
     )
-    Event.objects.filter(pk=event.pk).update(lead=lead, activity=activity, error="")
-    return 1
+    if not events:
+        return 0
+    lead_ids, refusals = _events_leads(events=events)
+    activities = activities_record_many(
+        activities=[
+            Activity(
+                lead_id=lead_ids[event.pk],
+                kind=event.type,
+                recorded_by=None,
+                source="api",
+                occurred_at=event.occurred_at,
+                payload={"event": str(event.uuid), "id": event.key, "properties": event.properties},
+            )
+            for event in events
+            if event.pk in lead_ids
+        ]
+    )
+    by_event = dict(zip([event.pk for event in events if event.pk in lead_ids], activities, strict=True))
+    for event in events:
+        event.processed_at = now
+        if event.pk in by_event:
+            event.status, event.error = EventStatus.PROCESSED, ""
+            event.lead_id, event.activity_id = lead_ids[event.pk], by_event[event.pk].pk
+        else:
+            event.status, event.error = EventStatus.FAILED, refusals[event.pk]
+    Event.objects.bulk_update(events, ["status", "error", "processed_at", "lead", "activity"], batch_size=500)
+    return len(by_event)
 
 
-def _event_lead(*, event: Event) -> Lead:
-    """Return the event's lead: the one it names (if the sender may see it), else by email, else a new inquiry."""
-    if event.requested_lead_id is not None:
-        lead = lead_scope(user=event.submitted_by).filter(pk=event.requested_lead_id).first()
-        if lead is None:
-            raise ApplicationError(f"No lead {event.requested_lead_id} that the sender can see.")
-        return lead
-    lead = Lead.objects.filter(email=event.email).first()
-    if lead is not None:
-        return lead
+def _events_leads(*, events: list[Event]) -> tuple[dict[int, int], dict[int, str]]:
+    """Return each event's lead id, and the refusal of each event that has none.
+
+    A named lead must be visible to the sender (one query per sender); an e-mail is looked up in one
+    query for the batch, and each unknown address becomes one inquiry, made by its first event.
+    """
+    lead_ids: dict[int, int] = {}
+    refusals: dict[int, str] = {}
+    named: dict[int | None, list[Event]] = {}
+    for event in events:
+        if event.requested_lead_id is not None:
+            named.setdefault(event.submitted_by_id, []).append(event)
+    for sender_events in named.values():
+        sender = sender_events[0].submitted_by
+        wanted = {event.requested_lead_id for event in sender_events}
+        visible = set(lead_scope(user=sender).filter(pk__in=wanted).values_list("pk", flat=True)) if sender else set()
+        for event in sender_events:
+            if event.requested_lead_id in visible:
+                lead_ids[event.pk] = event.requested_lead_id
+            else:
+                refusals[event.pk] = f"No lead {event.requested_lead_id} that the sender can see."
+    by_email = [event for event in events if event.requested_lead_id is None]
+    known = dict(Lead.objects.filter(email__in={event.email for event in by_email}).values_list("email", "pk"))
+    for event in by_email:
+        if event.email not in known:
+            known[event.email] = _inquiry_create(event=event).pk
+        lead_ids[event.pk] = known[event.email]
+    return lead_ids, refusals
+
+
+def _inquiry_create(*, event: Event) -> Lead:
+    """Create the inquiry for an event's unknown e-mail, with the person's details from its properties."""
     try:
         return lead_create(
             by=event.submitted_by,
@@ -261,7 +312,7 @@ def _event_lead(*, event: Event) -> Lead:
     except ApplicationError as exc:
         if exc.code != "duplicate":
             raise
-        # Another event for the same new address created the lead first.
+        # Another transaction created a lead with this address since the batch looked it up.
         return Lead.objects.get(email=event.email)
 
 
