@@ -154,10 +154,10 @@ def import_file(rows: int, directory: Path) -> Path:
 # --- processes -----------------------------------------------------------------------------------------
 
 
-def start_worker(concurrency: int, queues: str | None, name: str = "worker") -> subprocess.Popen:
+def start_worker(concurrency: int, queues: str | None, name: str = "worker", nice: int = 0) -> subprocess.Popen:
     log = open(ROOT / "var" / f"load_run_{name}.log", "w")  # noqa: SIM115 - closed with the process
     return subprocess.Popen(
-        celery_worker_command(concurrency=concurrency, name=f"{name}.load-run@%h", queues=queues),
+        celery_worker_command(concurrency=concurrency, name=f"{name}.load-run@%h", queues=queues, nice=nice),
         cwd=ROOT,
         env={**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings_bench"},
         stdout=log,
@@ -520,6 +520,12 @@ def main(argv: list[str] | None = None) -> int:
         default="15000/min",
         help="LEADOPS_API_INTEGRATION_RATE for the server: the default 3000/min would refuse most of 200 events/s",
     )
+    parser.add_argument(
+        "--worker-nice",
+        type=int,
+        default=10,
+        help="run the Celery workers at this nice level, as the Procfile does (0: same priority as the web server)",
+    )
     parser.add_argument("--drain-timeout", type=float, default=300, help="seconds to wait for events to process")
     parser.add_argument("--port", type=int, default=8766)
     args = parser.parse_args(argv)
@@ -550,10 +556,10 @@ def main(argv: list[str] | None = None) -> int:
 
     workers = {}
     if args.bulk_worker:
-        workers["worker"] = start_worker(args.celery_concurrency, DEFAULT_QUEUE)
-        workers["bulk worker"] = start_worker(1, BULK_QUEUE, name="bulk")
+        workers["worker"] = start_worker(args.celery_concurrency, DEFAULT_QUEUE, nice=args.worker_nice)
+        workers["bulk worker"] = start_worker(1, BULK_QUEUE, name="bulk", nice=args.worker_nice)
     else:  # as the Procfile's worker: no -Q, so every queue
-        workers["worker"] = start_worker(args.celery_concurrency, None)
+        workers["worker"] = start_worker(args.celery_concurrency, None, nice=args.worker_nice)
     notes = [token_note] if token else []
     notes.append(f"LEADOPS_API_INTEGRATION_RATE={args.integration_rate} on the server")
     if args.import_chunk_pause_ms is not None:
@@ -624,6 +630,7 @@ def report(args, quiet: dict, quiet_cpu: dict, loaded: dict, loaded_cpu: dict, n
         f"\nLoad run: {args.reps} reps polling every {args.poll_interval:g} s; gunicorn {args.workers}x{args.threads}"
         f" gthread; Celery prefork x{args.celery_concurrency}"
         + (" + a bulk-queue worker x1" if args.bulk_worker else " (all queues)")
+        + (f", nice {args.worker_nice}" if args.worker_nice else "")
     )
     print(f"quiet phase {quiet['seconds']:.0f} s, loaded phase {loaded['seconds']:.0f} s")
     fivexx = (
