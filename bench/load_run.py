@@ -165,6 +165,44 @@ def start_worker(concurrency: int, queues: str | None, name: str = "worker", nic
     )
 
 
+def process_tree(pid: int) -> list[int]:
+    """Return pid and its descendants (from /proc), so a pin reaches gunicorn's and Celery's forked children."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(children.get(current, []))
+    return found
+
+
+def pin(pid: int, cpus: set[int]) -> None:
+    """Set the CPU affinity of every thread of pid and its descendants (processes they fork later inherit it)."""
+    for member in process_tree(pid):
+        for task in Path(f"/proc/{member}/task").glob("*"):
+            try:
+                os.sched_setaffinity(int(task.name), cpus)
+            except OSError:
+                pass  # a thread that ended meanwhile
+
+
+def postmaster_pid() -> int | None:
+    """The PostgreSQL server's main process on this host (the oldest process named postgres), if any."""
+    done = subprocess.run(["pgrep", "-o", "-x", "postgres"], capture_output=True, text=True)
+    return int(done.stdout.strip()) if done.returncode == 0 and done.stdout.strip() else None
+
+
+def cpu_list(text: str | None) -> set[int] | None:
+    return {int(part) for part in text.split(",")} if text else None
+
+
 def stop(process: subprocess.Popen) -> None:
     process.send_signal(signal.SIGTERM)
     try:
@@ -526,6 +564,14 @@ def main(argv: list[str] | None = None) -> int:
         default=10,
         help="run the Celery workers at this nice level, as the Procfile does (0: same priority as the web server)",
     )
+    parser.add_argument(
+        "--web-cpus",
+        help="pin gunicorn to these CPUs (e.g. 0), to see the web tier on cores of its own; with --background-cpus",
+    )
+    parser.add_argument(
+        "--background-cpus",
+        help="pin the Celery workers, this database server and this client to these CPUs (e.g. 1); restored after",
+    )
     parser.add_argument("--drain-timeout", type=float, default=300, help="seconds to wait for events to process")
     parser.add_argument("--port", type=int, default=8766)
     args = parser.parse_args(argv)
@@ -560,7 +606,23 @@ def main(argv: list[str] | None = None) -> int:
         workers["bulk worker"] = start_worker(1, BULK_QUEUE, name="bulk", nice=args.worker_nice)
     else:  # as the Procfile's worker: no -Q, so every queue
         workers["worker"] = start_worker(args.celery_concurrency, None, nice=args.worker_nice)
+    web_cpus, background_cpus = cpu_list(args.web_cpus), cpu_list(args.background_cpus)
+    postmaster = postmaster_pid() if background_cpus else None
+    if web_cpus:
+        pin(server.pid, web_cpus)
+    if background_cpus:
+        for w in workers.values():
+            pin(w.pid, background_cpus)
+        if postmaster:
+            pin(postmaster, background_cpus)
+        os.sched_setaffinity(0, background_cpus)
     notes = [token_note] if token else []
+    if web_cpus or background_cpus:
+        found = f"postmaster {postmaster}" if postmaster else "postmaster not found"
+        notes.append(
+            f"pinned: gunicorn to CPUs {sorted(web_cpus or [])}; Celery, PostgreSQL ({found}) and this client"
+            f" to {sorted(background_cpus or [])}"
+        )
     notes.append(f"LEADOPS_API_INTEGRATION_RATE={args.integration_rate} on the server")
     if args.import_chunk_pause_ms is not None:
         notes.append(f"LEADOPS_IMPORT_CHUNK_PAUSE_MS={args.import_chunk_pause_ms}")
@@ -620,6 +682,8 @@ def main(argv: list[str] | None = None) -> int:
             stop(w)
         server.terminate()
         server.wait(timeout=30)
+        if postmaster:
+            pin(postmaster, set(range(os.cpu_count() or 1)))
     report(args, quiet, quiet_cpu, loaded, loaded_cpu, notes, events_missing)
     return 0
 

@@ -1,37 +1,73 @@
-"""Per-token request rate limits. Session (browser) requests are not throttled here."""
+"""Per-token request rate limits. Session (browser) requests are not throttled here.
+
+Written by hand rather than DRF's `SimpleRateThrottle`: that one keeps every request's timestamp of the
+last period in one cache entry and reads and rewrites the whole list on every request, so at an
+integration's 15,000/min each request moved ~120 KB through Redis. This is the sliding-window counter
+(two fixed-window counters, the previous one weighted by how much of it still lies in the window): two
+cache round trips and a few bytes per request, whatever the rate.
+"""
 
 from __future__ import annotations
 
+import math
+import time
+
+from django.core.cache import cache
 from rest_framework.settings import api_settings
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle
 
 from leads.models import APIToken
 
 
-class APITokenRateThrottle(SimpleRateThrottle):
+class APITokenRateThrottle(BaseThrottle):
     """Limit each token to the rate named by the `token` scope (integration tokens by `integration`).
 
-    The rate is read per request rather than at import (as DRF's default does), so settings overrides apply.
+    The rate is read per request, so settings overrides apply. A refused request is not counted, so a
+    client that keeps retrying is not locked out for longer than the rate says.
     """
 
-    scope = "token"
+    timer = staticmethod(time.time)
 
-    def __init__(self) -> None:  # DRF's reads the rate at construction; we read it in allow_request
-        pass
-
-    def get_rate(self) -> str | None:
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+    def __init__(self) -> None:
+        self._wait: float | None = None
 
     def allow_request(self, request, view) -> bool:
         token = request.auth
         if not isinstance(token, APIToken):
             return True
-        self.scope = "integration" if token.kind == "integration" else "token"
-        self.rate = self.get_rate()
-        if self.rate is None:
+        scope = "integration" if token.kind == "integration" else "token"
+        rate = api_settings.DEFAULT_THROTTLE_RATES.get(scope)
+        if rate is None:
             return True
-        self.num_requests, self.duration = self.parse_rate(self.rate)
-        return super().allow_request(request, view)
+        limit, duration = parse_rate(rate)
+        now = self.timer()
+        window = int(now // duration)
+        elapsed = now - window * duration
+        key = f"throttle:api-token:{token.pk}:{duration}:{{}}"
+        cache.add(key.format(window), 0, timeout=2 * duration + 1)
+        current = cache.incr(key.format(window))
+        previous = cache.get(key.format(window - 1), 0)
+        weight = 1 - elapsed / duration
+        if previous * weight + current <= limit:
+            return True
+        cache.decr(key.format(window))
+        self._wait = _wait_seconds(limit=limit, duration=duration, elapsed=elapsed, previous=previous, current=current)
+        return False
 
-    def get_cache_key(self, request, view) -> str:
-        return self.cache_format % {"scope": "api-token", "ident": request.auth.pk}
+    def wait(self) -> float | None:
+        return self._wait
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """Return (requests, seconds) of a DRF rate such as "3000/min" or "10/s"."""
+    number, period = rate.split("/")
+    return int(number), {"s": 1, "m": 60, "h": 3600, "d": 86400}[period[0]]
+
+
+def _wait_seconds(*, limit: int, duration: int, elapsed: float, previous: int, current: int) -> float:
+    """Seconds until one more request fits: until the previous window's share has faded enough."""
+    if current > limit or previous == 0:
+        return max(duration - elapsed, 1.0)
+    # previous * (1 - t / duration) + current <= limit, with t the elapsed time then.
+    fits_at = (1 - (limit - current) / previous) * duration
+    return max(math.ceil(fits_at - elapsed), 1.0)
