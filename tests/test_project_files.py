@@ -97,7 +97,10 @@ def test_procfile_runs_web_worker_and_beat():
     assert set(entries) == {"web", "worker", "beat"}
     assert "runserver" in entries["web"]
     assert "$PORT" in entries["web"]
-    assert shlex.split(entries["worker"])[3] == "worker"
+    worker = shlex.split(entries["worker"])
+    # The worker yields the CPU to the web server (background work must not slow the pages).
+    assert worker[:3] == ["nice", "-n", "10"]
+    assert worker[3:5] == ["celery", "-A"] and worker[6] == "worker"
     assert shlex.split(entries["beat"])[3] == "beat"
 
 
