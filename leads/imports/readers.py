@@ -149,6 +149,11 @@ def _refuse_dtd(archive: zipfile.ZipFile, member: zipfile.ZipInfo, limit: int) -
 
 
 def _xlsx_rows(path: str | Path, sheet: str) -> Iterator[tuple[int, list[str]]]:
+    yield from _xlsx_rows_calamine(path, sheet)
+
+
+def _xlsx_rows_calamine(path: str | Path, sheet: str) -> Iterator[tuple[int, list[str]]]:
+    """Read the sheet with calamine, which holds the whole sheet in memory."""
     from python_calamine import CalamineError, CalamineWorkbook
 
     try:
