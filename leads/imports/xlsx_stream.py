@@ -1,9 +1,11 @@
 """Read one XLSX sheet row by row with the standard library, giving exactly the rows the calamine reader gave.
 
-calamine (fast) loads the whole sheet; this reader parses the sheet part once with `iterparse`, clearing each
-row, and spools the rows it finds to a temporary file while it learns the sheet's bounds, which the first
-row already depends on (every row is as wide as the widest, and numbering starts from the first used row).
-Only the shared strings, which rows point into, and the styles' date flags stay in memory.
+calamine (fast) loads the whole sheet. This reader scans the sheet part once, a batch of rows at a time
+(`xlsx_scan`, regular expressions, for the plain XML nearly every writer produces; anything else is parsed
+with `iterparse`, clearing each row), and spools the rows it finds to a temporary file while it learns the
+sheet's bounds, which the first row already depends on (every row is as wide as the widest, and numbering
+starts from the first used row). Only the shared strings, which rows point into, and the styles' date flags
+stay in memory.
 
 Parts are parsed with xml.etree's C parser rather than defusedxml's: defusedxml's ElementTree parser is the
 pure-Python one (about ten times slower), and the defence it adds (refusing DTDs and entity declarations) is
@@ -24,6 +26,7 @@ from defusedxml import ElementTree as SafeET
 
 from .errors import FileRefused
 from .readers import _sheet_part, xlsx_formulas
+from .xlsx_scan import NotPlain, scan_rows
 from .xlsx_values import CellFormats, cell_value, shared_strings
 
 
@@ -31,7 +34,7 @@ class UnorderedSheet(Exception):
     """The sheet lists rows out of order; only a reader holding the whole sheet can place them."""
 
 
-def xlsx_stream_rows(path: str | Path, sheet: str) -> Iterator[tuple[int, list[str]]]:
+def xlsx_stream_rows(path: str | Path, sheet: str, *, scan: bool = True) -> Iterator[tuple[int, list[str]]]:
     """Yield (Excel row number as the calamine reader numbered it, cells) for every row of the sheet.
 
     Raise `UnorderedSheet` before the first row if rows go backwards in the file.
@@ -45,7 +48,16 @@ def xlsx_stream_rows(path: str | Path, sheet: str) -> Iterator[tuple[int, list[s
         try:
             strings = shared_strings(archive)
             formats = CellFormats.read(archive)
-            bounds = _spool_rows(archive, part, strings, formats, spool)
+            bounds = None
+            if scan:
+                try:
+                    bounds = _spool_rows(scan_rows(archive, part, strings, formats), spool)
+                except NotPlain:
+                    spool.seek(0)
+                    spool.truncate()
+                    scan = False
+            if not scan:
+                bounds = _spool_rows(_grouped(_cells(archive, part, strings, formats)), spool)
         except ET.ParseError as exc:
             raise FileRefused(f"The workbook cannot be read: a part is not well-formed XML ({exc}).")
         if bounds is None:
@@ -87,35 +99,50 @@ def _resolve_sheet(archive: zipfile.ZipFile, sheet: str) -> tuple[str, str]:
     return name, part
 
 
-def _spool_rows(archive, part, strings, formats, spool) -> tuple[int, int, int] | None:
+def _spool_rows(found: Iterator[tuple[int, dict[int, str]]], spool) -> tuple[int, int, int] | None:
     """Write (row index, {column: text}) per row holding a value; return (first row, last row, last column)."""
     first_row = last_row = last_col = -1
     current = -1
-    cells: dict[int, str] = {}
-    for row, column, text in _cells(archive, part, strings, formats):
+    pending: dict[int, str] = {}
+    for row, cells in found:
         if row != current:
             if row < current:
-                raise UnorderedSheet(part)
-            if cells:
-                marshal.dump((current, cells), spool)
-                cells = {}
+                raise UnorderedSheet(f"row {row + 1} comes after row {current + 1}")
+            if pending:
+                _spool_write(spool, current, pending)
+            pending = cells
             current = row
             if first_row < 0:
                 first_row = row
             last_row = row
-        cells[column] = text
-        last_col = max(last_col, column)
-    if cells:
-        marshal.dump((current, cells), spool)
+        else:
+            pending.update(cells)
+        last_col = max(last_col, max(cells))
+    if pending:
+        _spool_write(spool, current, pending)
     return None if first_row < 0 else (first_row, last_row, last_col)
 
 
+def _grouped(cells: Iterator[tuple[int, int, str]]) -> Iterator[tuple[int, dict[int, str]]]:
+    current, found = -1, {}
+    for row, column, text in cells:
+        if row != current and found:
+            yield current, found
+            found = {}
+        current = row
+        found[column] = text
+    if found:
+        yield current, found
+
+
+def _spool_write(spool, row: int, cells: dict[int, str]) -> None:
+    data = marshal.dumps((row, cells))
+    spool.write(len(data).to_bytes(4, "little") + data)
+
+
 def _read_spool(spool) -> Iterator[tuple[int, dict[int, str]]]:
-    while True:
-        try:
-            yield marshal.load(spool)  # noqa: S302 - our own spool, written above in this process
-        except EOFError:
-            return
+    while size := spool.read(4):
+        yield marshal.loads(spool.read(int.from_bytes(size, "little")))  # noqa: S302 - our own spool, written above
 
 
 _REF = re.compile(r"([A-Z]+)([0-9]+)")
@@ -165,7 +192,7 @@ def _cells(archive, part, strings, formats) -> Iterator[tuple[int, int, str]]:
 
 
 def _number(text: str) -> int:
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise FileRefused(f"The workbook cannot be read: bad row number {text!r}.")
     return int(text)
 

@@ -24,6 +24,8 @@ _BUILTIN = {**dict.fromkeys([*range(14, 23), *range(27, 37), 45, 47, *range(50, 
 _ERRORS = frozenset({"#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!"})
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?:inf|infinity|nan)", re.I)
 _ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")
+_ENTITY = re.compile(r"&(?:(amp|lt|gt|quot|apos)|#([0-9]+)|#x([0-9a-fA-F]+));")
+_NAMED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
 _EPOCH = dt.date(1899, 12, 30).toordinal()
 _DAY_MS = 86_400_000
 _ISO_DATETIME = re.compile(
@@ -63,13 +65,14 @@ class CellFormats:
                 elif ident in codes:
                     formats.kinds.append(_custom_kind(codes[ident]))
                 else:
-                    formats.kinds.append(_BUILTIN.get(int(ident), OTHER) if ident.isdigit() else OTHER)
+                    builtin = ident.isascii() and ident.isdigit()
+                    formats.kinds.append(_BUILTIN.get(int(ident), OTHER) if builtin else OTHER)
         return formats
 
     def kind(self, style: str | None) -> int:
         if style is None:
             return OTHER
-        index = int(style) if style.isdigit() else 0
+        index = int(style) if style.isascii() and style.isdigit() else 0
         return self.kinds[index] if index < len(self.kinds) else OTHER
 
 
@@ -133,6 +136,33 @@ def _rich_text(element: ET.Element) -> str:
     return "".join(parts)
 
 
+def xml_text(raw: str) -> str:
+    """Return raw XML character data as an XML parser gives it: line ends normalised, the five entities and
+    character references replaced; raise ValueError on anything an XML parser would refuse."""
+    if "\r" in raw:
+        raw = raw.replace("\r\n", "\n").replace("\r", "\n")
+    if "&" in raw:
+        if raw.count("&") != len(_ENTITY.findall(raw)):
+            raise ValueError(raw)
+        raw = _ENTITY.sub(_entity, raw)
+    return raw
+
+
+def _entity(match: re.Match) -> str:
+    name, decimal, hexadecimal = match.groups()
+    if name:
+        return _NAMED[name]
+    code = int(decimal) if decimal else int(hexadecimal, 16)
+    if not (code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD or code >= 0x10000):
+        raise ValueError(match.group(0))
+    return chr(code)
+
+
+def text_of(raw: str) -> str:
+    """Return the text of an <is><t> taken from raw XML, _xHHHH_ escapes decoded."""
+    return _unescape(xml_text(raw))
+
+
 def _unescape(text: str) -> str:
     return _ESCAPED.sub(lambda m: chr(int(m.group(1), 16)), text) if "_x" in text else text
 
@@ -147,7 +177,7 @@ def cell_value(cell: ET.Element, local: dict[str, str], strings: list[str], form
             value = _rich_text(child)
         elif name == "v":
             value = (
-                None if kind in ("inlineStr", "is") else _typed(child.text or "", kind, cell.get("s"), strings, formats)
+                None if kind in ("inlineStr", "is") else typed(child.text or "", kind, cell.get("s"), strings, formats)
             )
         elif name == "f":
             value = None  # calamine keeps the value of the last child; a formula has none
@@ -156,7 +186,7 @@ def cell_value(cell: ET.Element, local: dict[str, str], strings: list[str], form
     return value
 
 
-def _typed(text: str, kind: str | None, style: str | None, strings: list[str], formats: CellFormats) -> str | None:
+def typed(text: str, kind: str | None, style: str | None, strings: list[str], formats: CellFormats) -> str | None:
     if kind == "str":
         return text
     if kind == "d":
@@ -164,7 +194,7 @@ def _typed(text: str, kind: str | None, style: str | None, strings: list[str], f
     if text == "":
         return None
     if kind == "s":
-        index = int(text) if text.isdigit() else 0
+        index = int(text) if text.isascii() and text.isdigit() else 0
         if index >= len(strings):
             raise FileRefused("The workbook cannot be read: a cell points past the end of the shared strings.")
         return strings[index]
