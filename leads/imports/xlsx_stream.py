@@ -19,6 +19,7 @@ import re
 import tempfile
 import xml.etree.ElementTree as ET
 import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -60,6 +61,8 @@ def xlsx_stream_rows(path: str | Path, sheet: str, *, scan: bool = True) -> Iter
                 bounds = _spool_rows(_grouped(_cells(archive, part, strings, formats)), spool)
         except ET.ParseError as exc:
             raise FileRefused(f"The workbook cannot be read: a part is not well-formed XML ({exc}).")
+        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+            raise FileRefused(f"The workbook cannot be read: a part is damaged ({exc}).")
         if bounds is None:
             return
         first_row, last_row, last_col = bounds

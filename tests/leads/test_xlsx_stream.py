@@ -10,7 +10,7 @@ import pytest
 import xlsxwriter
 
 from leads.imports.errors import FileRefused
-from leads.imports.readers import _xlsx_rows_calamine, xlsx_sheet_names
+from leads.imports.readers import ReadSpec, _xlsx_rows_calamine, iter_rows, xlsx_sheet_names
 from leads.imports.xlsx_stream import UnorderedSheet, xlsx_stream_rows
 from tests.leads.import_files import CONTENT_TYPES, ROOT_RELS, WORKBOOK_RELS, shared_dir
 
@@ -256,9 +256,21 @@ def test_unreadable_sheets_are_refused_by_both(tmp_path, sheet):
             list(xlsx_stream_rows(path, "", scan=scan))
 
 
-def test_rows_out_of_order_are_left_to_calamine(tmp_path):
+def test_a_damaged_sheet_part_is_refused(tmp_path):
+    path = raw_workbook(tmp_path / "crc.xlsx", b'<row r="1">' + cell("A1", "<v>12345</v>") + b"</row>")
+    data = bytearray(path.read_bytes())
+    at = data.index(b"12345")
+    data[at : at + 5] = b"54321"  # stored uncompressed, so the CRC no longer matches
+    path.write_bytes(bytes(data))
+    for scan in (True, False):
+        with pytest.raises(FileRefused, match="damaged"):
+            list(xlsx_stream_rows(path, "", scan=scan))
+
+
+def test_rows_out_of_order_are_left_to_calamine_by_the_import(tmp_path):
     sheet = b'<row r="3">' + cell("B3", "<v>1</v>") + b'</row><row r="1">' + cell("A1", "<v>2</v>") + b"</row>"
     path = raw_workbook(tmp_path / "unordered.xlsx", sheet)
     for scan in (True, False):
         with pytest.raises(UnorderedSheet):
             list(xlsx_stream_rows(path, "", scan=scan))
+    assert list(iter_rows(path, ReadSpec(kind="xlsx"))) == list(_xlsx_rows_calamine(path, ""))
