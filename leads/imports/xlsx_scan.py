@@ -21,6 +21,8 @@ CHUNK = 1 << 20
 _PROLOG_ENCODING = re.compile(r'<\?xml[^>]*encoding=["\']([\w.-]+)["\']')
 _ROOT = re.compile(r"<([A-Za-z_][\w.-]*)((?:\s+[\w:.-]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*)\s*>")
 _SHEET_DATA = re.compile(r"<sheetData\s*(/?)>")
+_SST = re.compile(r"<sst(?:\s[^<>]*?)?(/?)>")
+_STRINGS = re.compile(r'<si><t(?: xml:space="preserve")?>([^<]*)</t></si>|(<si\s*/>|<si></si>)|(<)')
 _VALUE = (
     r'(?:<f(?:\s[^<>]*)?(?:/>|>[^<]*</f>))?(?:(<v>)([^<]*)</v>|(<is><t(?: xml:space="preserve")?>)([^<]*)</t></is>)?'
 )
@@ -45,53 +47,82 @@ class NotPlain(Exception):
 
 def scan_rows(archive: zipfile.ZipFile, part: str, strings: list[str], formats: CellFormats) -> Iterator[tuple]:
     """Yield (row index, {column index: text}) for the cells calamine counts as used, in file order."""
-    decoder = codecs.getincrementaldecoder("utf-8")("strict")
     row_index = [0]
-    wrap = None
-    buffer = ""
     with archive.open(part) as stream:
-        while wrap is None:
-            chunk = stream.read(CHUNK)
-            try:
-                buffer += decoder.decode(chunk, final=not chunk)
-            except UnicodeDecodeError:
-                raise NotPlain(part)
-            found = _SHEET_DATA.search(buffer)
-            if found:
-                wrap = _wrapper(buffer[: found.start()])
-                if found.group(1):
-                    return
-                buffer = buffer[found.end() :]
-            elif not chunk:
-                raise NotPlain(part)
-        done = False
-        while not done:
-            chunk = stream.read(CHUNK)
-            try:
-                buffer += decoder.decode(chunk, final=not chunk)
-            except UnicodeDecodeError:
-                raise NotPlain(part)
-            end = buffer.find("</sheetData>")
-            if end >= 0:
-                batch, done = buffer[:end], True
-            elif not chunk:
-                raise NotPlain(part)
-            else:
-                cut = buffer.rfind("</row>")
-                if cut < 0:
-                    continue
-                batch, buffer = buffer[: cut + 6], buffer[cut + 6 :]
+        batches = _batches(stream, _SHEET_DATA, "</row>", "</sheetData>")
+        wrap = _wrapper(next(batches))
+        for batch in batches:
             yield from _rows(batch, row_index, wrap, strings, formats)
 
 
+def scan_shared_strings(archive: zipfile.ZipFile) -> list[str]:
+    """Return the shared strings table when every entry is plain text (as Excel and XlsxWriter write it)."""
+    if "xl/sharedStrings.xml" not in archive.NameToInfo:
+        return []
+    strings: list[str] = []
+    with archive.open("xl/sharedStrings.xml") as stream:
+        batches = _batches(stream, _SST, "</si>", "</sst>")
+        _check_encoding(next(batches))
+        for batch in batches:
+            for text, empty, _other in _STRINGS.findall(batch):
+                if empty:
+                    strings.append("")
+                elif _other:
+                    raise NotPlain("shared string")
+                else:
+                    try:
+                        strings.append(text_of(text) if "&" in text or "\r" in text or "_x" in text else text)
+                    except ValueError:
+                        raise NotPlain("shared string")
+    return strings
+
+
+def _batches(stream, start: re.Pattern, cut: str, end: str) -> Iterator[str]:
+    """Yield the text before `start`, then the text after it in pieces ending at `cut`, until `end`."""
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    buffer = ""
+    head_done = False
+    while True:
+        chunk = stream.read(CHUNK)
+        try:
+            buffer += decoder.decode(chunk, final=not chunk)
+        except UnicodeDecodeError:
+            raise NotPlain("encoding")
+        if not head_done:
+            found = start.search(buffer)
+            if found is None:
+                if not chunk:
+                    raise NotPlain("start")
+                continue
+            yield buffer[: found.start()]
+            if found.group(1):  # an empty element: nothing inside
+                return
+            head_done, buffer = True, buffer[found.end() :]
+        stop = buffer.find(end)
+        if stop >= 0:
+            yield buffer[:stop]
+            return
+        if not chunk:
+            raise NotPlain("end")
+        at = buffer.rfind(cut)
+        if at >= 0:
+            yield buffer[: at + len(cut)]
+            buffer = buffer[at + len(cut) :]
+
+
 def _wrapper(head: str) -> tuple[str, str]:
-    encoding = _PROLOG_ENCODING.match(head.lstrip("\ufeff"))
-    if encoding and encoding.group(1).lower().replace("_", "-") not in ("utf-8", "utf8"):
-        raise NotPlain("encoding")
+    """Return the root element's start and end tags, to parse an odd cell alone with the root's namespaces."""
+    _check_encoding(head)
     root = _ROOT.search(head)
     if root is None:
         raise NotPlain("root")
     return f"<{root.group(1)}{root.group(2)}>", f"</{root.group(1)}>"
+
+
+def _check_encoding(head: str) -> None:
+    encoding = _PROLOG_ENCODING.match(head.lstrip("\ufeff"))
+    if encoding and encoding.group(1).lower().replace("_", "-") not in ("utf-8", "utf8"):
+        raise NotPlain("encoding")
 
 
 def _rows(batch: str, counter: list[int], wrap, strings, formats) -> Iterator[tuple[int, dict[int, str]]]:

@@ -27,7 +27,7 @@ from defusedxml import ElementTree as SafeET
 
 from .errors import FileRefused
 from .readers import _sheet_part, xlsx_formulas
-from .xlsx_scan import NotPlain, scan_rows
+from .xlsx_scan import NotPlain, scan_rows, scan_shared_strings
 from .xlsx_values import CellFormats, cell_value, shared_strings
 
 
@@ -47,7 +47,10 @@ def xlsx_stream_rows(path: str | Path, sheet: str, *, scan: bool = True) -> Iter
     with archive, tempfile.TemporaryFile() as spool:
         name, part = _resolve_sheet(archive, sheet)
         try:
-            strings = shared_strings(archive)
+            try:
+                strings = scan_shared_strings(archive) if scan else shared_strings(archive)
+            except NotPlain:
+                strings = shared_strings(archive)
             formats = CellFormats.read(archive)
             bounds = None
             if scan:

@@ -41,7 +41,7 @@ def test_shipped_workbooks_read_the_same(path):
     assert_same_rows(path)
 
 
-def write_workbook(path: Path, *, date_1904: bool = False, constant_memory: bool = False) -> Path:
+def write_workbook(path: Path, *, date_1904: bool = False, constant_memory: bool = False, rich: bool = True) -> Path:
     book = xlsxwriter.Workbook(str(path), {"date_1904": date_1904, "constant_memory": constant_memory})
     date, stamp = book.add_format({"num_format": "yyyy-mm-dd"}), book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
     clock, span = book.add_format({"num_format": "hh:mm"}), book.add_format({"num_format": "[h]:mm:ss"})
@@ -65,7 +65,8 @@ def write_workbook(path: Path, *, date_1904: bool = False, constant_memory: bool
     leads.write_formula(5, 8, "=B2*2", None, "")
     leads.write_formula(6, 8, "=B2*2")  # XlsxWriter caches 0
     leads.write_formula(7, 8, '="a"&"b"', None, "ab")
-    leads.write_rich_string(1, 9, "plain ", bold, "bold", " tail ")
+    if rich:  # a rich string makes the shared strings table too odd for the scanner: both paths are read
+        leads.write_rich_string(1, 9, "plain ", bold, "bold", " tail ")
     leads.write_string(2, 9, 'line\r\nbreak & <tags> "quoted" _x000D_ ünï')
     leads.write_string(3, 9, "  spaced  ")
     leads.write_string(4, 9, "")
@@ -90,8 +91,9 @@ def write_workbook(path: Path, *, date_1904: bool = False, constant_memory: bool
 
 @pytest.mark.parametrize("date_1904", [False, True])
 @pytest.mark.parametrize("constant_memory", [False, True])  # shared strings, or inline strings
-def test_generated_workbooks_read_the_same(tmp_path, date_1904, constant_memory):
-    path = write_workbook(tmp_path / "made.xlsx", date_1904=date_1904, constant_memory=constant_memory)
+@pytest.mark.parametrize("rich", [False, True])
+def test_generated_workbooks_read_the_same(tmp_path, date_1904, constant_memory, rich):
+    path = write_workbook(tmp_path / "made.xlsx", date_1904=date_1904, constant_memory=constant_memory, rich=rich)
     assert_same_rows(path)
 
 
@@ -213,6 +215,14 @@ def test_a_number_holding_an_entity_reads_as_calamine_reads_it_in_the_scanner(tm
     # entities were, so only the scanner (which reads every file Excel and the common writers produce) matches.
     path = raw_workbook(tmp_path / "entity.xlsx", b'<row r="1">' + cell("A1", "<v>1&#48;</v>") + b"</row>")
     assert list(xlsx_stream_rows(path, "")) == list(_xlsx_rows_calamine(path, "")) == [(1, ["1"])]
+
+
+def test_plain_shared_strings_with_entities_and_escapes_read_the_same(tmp_path):
+    strings = (
+        b'<si><t>a &amp; b &lt;c&gt; &#10;&#x263A;\r\nd</t></si><si><t xml:space="preserve"> _x000D_ x </t></si><si/>'
+    )
+    sheet = b'<row r="1">' + b"".join(cell(f"{chr(65 + i)}1", f"<v>{i}</v>", "s") for i in range(3)) + b"</row>"
+    assert_same_rows(raw_workbook(tmp_path / "sst.xlsx", sheet, strings=strings))
 
 
 def test_shared_strings_with_runs_phonetics_and_escapes_read_the_same(tmp_path):
