@@ -1,8 +1,9 @@
 """Stream rows out of a text list (CSV/TSV/TXT) or an XLSX sheet, refusing unsafe or unreadable files.
 
 Rows come out as lists of strings, numbered as the user sees them (file line for text, sheet row for
-XLSX), so every message can say where. Nothing here holds the whole file in memory except calamine's
-sheet range for XLSX.
+XLSX), so every message can say where. Nothing here holds the whole file in memory: XLSX sheets stream
+through `xlsx_stream` (calamine, which loads a whole sheet, is kept for sheet names, for sheets listing rows
+out of order, and as the oracle the streaming reader is tested against).
 """
 
 from __future__ import annotations
@@ -149,6 +150,18 @@ def _refuse_dtd(archive: zipfile.ZipFile, member: zipfile.ZipInfo, limit: int) -
 
 
 def _xlsx_rows(path: str | Path, sheet: str) -> Iterator[tuple[int, list[str]]]:
+    from .xlsx_stream import UnorderedSheet, xlsx_stream_rows
+
+    try:
+        yield from xlsx_stream_rows(path, sheet)
+    except UnorderedSheet:
+        # Raised before any row: a sheet listing rows out of order (no writer we know of does) needs a reader
+        # holding the whole sheet to place them.
+        yield from _xlsx_rows_calamine(path, sheet)
+
+
+def _xlsx_rows_calamine(path: str | Path, sheet: str) -> Iterator[tuple[int, list[str]]]:
+    """Read the sheet with calamine, which holds the whole sheet in memory."""
     from python_calamine import CalamineError, CalamineWorkbook
 
     try:
