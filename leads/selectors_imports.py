@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterator
 
 from django.db.models import QuerySet
 
+from leads.csv_safety import formula_safe_writer
 from leads.models import ImportChange, ImportJob, ImportRowError, Lead
 from leads.selectors import lead_scope
-
-# A cell starting with one of these is run as a formula by Excel, LibreOffice and Google Sheets.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def import_job_list(*, user) -> QuerySet[ImportJob]:
@@ -26,16 +23,10 @@ def import_batch_leads(*, job: ImportJob, user) -> QuerySet[Lead]:
     return lead_scope(user=user).filter(pk__in=lead_ids).select_related("campaign", "owner").order_by("-id")
 
 
-def formula_safe(value: object) -> str:
-    """Neutralise a value a spreadsheet would run as a formula, by a leading apostrophe (OWASP's advice)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
-
-
 def import_error_file(*, job: ImportJob) -> Iterator[str]:
     """Yield the error file as CSV text: the file's headers, then each rejected row with its line and reason."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = formula_safe_writer(buffer)
 
     def flush() -> str:
         value = buffer.getvalue()
@@ -44,11 +35,11 @@ def import_error_file(*, job: ImportJob) -> Iterator[str]:
         return value
 
     yield "\ufeff"  # a BOM, so Excel opens the UTF-8 file with the right characters
-    writer.writerow([formula_safe(h) for h in ["Line", "Reason", *job.headers]])
+    writer.writerow(["Line", "Reason", *job.headers])
     yield flush()
     rows = ImportRowError.objects.filter(job=job).order_by("line").values_list("line", "reason", "values")
     for line, reason, values in rows.iterator(chunk_size=2000):
-        writer.writerow([line, formula_safe(reason), *(formula_safe(v) for v in values)])
+        writer.writerow([line, reason, *values])
         if buffer.tell() > 64 * 1024:
             yield flush()
     yield flush()

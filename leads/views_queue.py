@@ -6,7 +6,6 @@ Thin: parse a form, call one service or selector, render. Every lead is fetched 
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable
 
 from django.contrib import messages
@@ -22,6 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from leadops.downloads import as_attachment
 from leadops.errors import ApplicationError
+from leads.csv_safety import formula_safe_writer
 from leads.forms_queue import (
     CloseForm,
     ConvertForm,
@@ -96,15 +96,15 @@ def queue_export_view(request: HttpRequest) -> HttpResponse:
     _require_queue_user(request)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     as_attachment(response, "my-queue.csv")
-    writer = csv.writer(response)
+    writer = formula_safe_writer(response)
     writer.writerow(["id", "name", "company", "email", "stage", "grade", "score", "next follow-up", "touches"])
     for lead in queue_export_rows(user=request.user):
         writer.writerow(
             [
                 lead.pk,
-                _csv_safe(lead.display_name),
-                _csv_safe(lead.company_name),
-                _csv_safe(lead.email or ""),
+                lead.display_name,
+                lead.company_name,
+                lead.email or "",
                 lead.stage,
                 lead.grade,
                 lead.score,
@@ -113,11 +113,6 @@ def queue_export_view(request: HttpRequest) -> HttpResponse:
             ]
         )
     return response
-
-
-def _csv_safe(value: str) -> str:
-    # A cell starting with = + - @ is a formula to a spreadsheet; prefix it so it stays text.
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
 
 
 def _panel_context(request: HttpRequest, lead: Lead) -> dict:

@@ -6,16 +6,14 @@ saved review renders exactly as it was and CSV needs no per-report code.
 
 from __future__ import annotations
 
-import csv
 import io
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 
+from leads.csv_safety import formula_safe_writer
 from reporting.selectors import AlignmentReport, CostReport, FunnelReport, GapRow
 
 STAGE_COLUMNS = ["Inquiries", "MQL", "SAL", "SQL", "Opportunities", "Won"]
-# Cells a spreadsheet would run as a formula; they get a leading apostrophe on export.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass
@@ -283,16 +281,9 @@ def gap_table(rows: list[GapRow], pipeline_amount: Decimal) -> Table:
     )
 
 
-def csv_safe(value) -> str:
-    """Return the cell as text, with a leading apostrophe where a spreadsheet would see a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
-
-
 def table_csv(table: Table) -> str:
     out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([csv_safe(c) for c in table.columns])
-    for row in table.rows:
-        writer.writerow([csv_safe(c) for c in row])
+    writer = formula_safe_writer(out)
+    writer.writerow(table.columns)
+    writer.writerows(table.rows)
     return out.getvalue()

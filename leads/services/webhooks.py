@@ -56,8 +56,9 @@ def webhook_url_check(*, url: str) -> None:
     """Refuse a URL that is not http(s) or, unless LEADOPS_WEBHOOK_ALLOW_PRIVATE, that reaches a private host.
 
     Every address the host resolves to must be public (not loopback, private, link-local, reserved or
-    multicast), so a webhook cannot be pointed at the database or a cloud metadata service. Checked on
-    creation and again before each attempt (DNS may change in between).
+    multicast), and so must every IPv4 address an IPv6 answer embeds (NAT64, 6to4, Teredo, mapped,
+    IPv4-compatible), so a webhook cannot be pointed at the database or a cloud metadata service. Checked
+    on creation and again, resolving the host anew, before each attempt (DNS may change in between).
     """
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"}:
@@ -80,12 +81,58 @@ def webhook_url_check(*, url: str) -> None:
         raise ApplicationError(f"The webhook host {host} does not resolve.")
     for info in infos:
         address = ipaddress.ip_address(info[4][0].split("%")[0])
-        mapped = getattr(address, "ipv4_mapped", None)
-        address = mapped or address
-        if not address.is_global or address.is_multicast:
+        refused = _address_refused(address)
+        if refused:
             raise ApplicationError(
-                f"The webhook host {host} is a private or local address ({address}); webhooks go to public hosts only."
+                f"The webhook host {host} is a private or local address ({refused}); webhooks go to public hosts only."
             )
+
+
+# IPv6 prefixes that only carry an IPv4 address to a translator or relay: the IPv4 address decides.
+_NAT64_WELL_KNOWN = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052, DNS64 on IPv6-only hosts
+_NAT64_LOCAL_USE = ipaddress.IPv6Network("64:ff9b:1::/48")  # RFC 8215
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")  # RFC 4291, deprecated; :: and ::1 are not in this form
+_ONE = ipaddress.IPv4Address(1)
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """Return the IPv4 addresses an IPv6 address carries (mapped, NAT64, 6to4, Teredo, IPv4-compatible)."""
+    low32 = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if address.ipv4_mapped is not None:
+        return [address.ipv4_mapped]
+    if address in _NAT64_WELL_KNOWN or address in _NAT64_LOCAL_USE or (address in _IPV4_COMPATIBLE and low32 > _ONE):
+        # A local-use NAT64 prefix may be longer than /48 and put the IPv4 address elsewhere; the prefix
+        # itself is not global, so such an address is refused whole below whatever it carries.
+        return [low32]
+    if address.sixtofour is not None:
+        return [address.sixtofour]
+    if address.teredo is not None:
+        return list(address.teredo)  # server and client (Python undoes the client's obfuscation)
+    return []
+
+
+def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    return address.is_global and not address.is_multicast and not address.is_reserved
+
+
+def _address_refused(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    """Return why a resolved address is not a public host (naming any IPv4 it carries), or "" if it is.
+
+    An IPv6 address that embeds an IPv4 address reaches that IPv4 host through a translator or relay, so
+    the embedded address is checked first: `[64:ff9b::a9fe:a9fe]` is the metadata service. The mapped,
+    well-known NAT64 and 6to4 forms are then decided by the IPv4 address alone (an IPv6-only host with
+    DNS64 reaches every public host through 64:ff9b::/96); the others (local-use NAT64, IPv4-compatible,
+    Teredo) must also pass as IPv6 addresses, which they do not.
+    """
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = _embedded_ipv4(address)
+        for ipv4 in embedded:
+            if not _is_public(ipv4):
+                return f"{address}, which carries {ipv4}"
+        translated = address.ipv4_mapped is not None or address.sixtofour is not None
+        if embedded and (translated or address in _NAT64_WELL_KNOWN):
+            return ""
+    return "" if _is_public(address) else str(address)
 
 
 def webhook_endpoint_create(*, by, name: str, url: str, stages: list[str]) -> WebhookEndpoint:

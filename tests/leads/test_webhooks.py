@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -287,6 +288,85 @@ def test_the_ssrf_guard_refuses_local_and_non_http_targets(settings, url, messag
 def test_the_ssrf_guard_accepts_a_public_address(settings):
     settings.LEADOPS_WEBHOOK_ALLOW_PRIVATE = False
     webhook_url_check(url="https://93.184.215.14/hook")
+
+
+@pytest.mark.parametrize(
+    ("url", "carried"),
+    [
+        ("http://[64:ff9b::a9fe:a9fe]/hook", "169.254.169.254"),  # NAT64, well-known prefix
+        ("http://[64:ff9b::7f00:1]/hook", "127.0.0.1"),
+        ("http://[64:ff9b:1::a00:1]/hook", "10.0.0.1"),  # NAT64, local-use prefix
+        ("http://[2002:7f00:1::]/hook", "127.0.0.1"),  # 6to4
+        ("http://[2002:a9fe:a9fe::1]/hook", "169.254.169.254"),
+        ("http://[::127.0.0.1]/hook", "127.0.0.1"),  # IPv4-compatible
+        ("http://[::10.1.2.3]/hook", "10.1.2.3"),
+        ("http://[::ffff:169.254.169.254]/hook", "169.254.169.254"),  # IPv4-mapped
+        ("http://[2001:0:808:808:0:ffff:80ff:fffe]/hook", "127.0.0.1"),  # Teredo, client 127.0.0.1
+        ("http://[2001:0:a00:1:0:ffff:a2b3:c4d5]/hook", "10.0.0.1"),  # Teredo, server 10.0.0.1
+    ],
+)
+def test_a_private_ipv4_address_embedded_in_ipv6_is_refused_at_creation(admin_user, settings, url, carried):
+    settings.LEADOPS_WEBHOOK_ALLOW_PRIVATE = False
+    with pytest.raises(ApplicationError) as refused:
+        webhook_endpoint_create(by=admin_user, name="CRM", url=url, stages=["sql"])
+    assert "private or local" in refused.value.message
+    assert carried in refused.value.message
+    assert not WebhookEndpoint.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://[64:ff9b::5db8:d70e]/hook",  # NAT64 (DNS64 on an IPv6-only host) of 93.184.215.14
+        "https://[2002:5db8:d70e::1]/hook",  # 6to4 of 93.184.215.14
+        "https://[::ffff:93.184.215.14]/hook",
+    ],
+)
+def test_a_public_ipv4_address_embedded_in_ipv6_is_accepted(settings, url):
+    settings.LEADOPS_WEBHOOK_ALLOW_PRIVATE = False
+    webhook_url_check(url=url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[::93.184.215.14]/hook",
+        "http://[2001:0:5db8:d70e:0:ffff:a247:28f1]/hook",
+        "http://[64:ff9b:1::5db8:d70e]/hook",
+    ],
+)
+def test_ipv4_compatible_teredo_and_local_nat64_addresses_are_refused_even_when_they_carry_a_public_ipv4(settings, url):
+    """None reaches a public host by ordinary routing: IPv4-compatible is deprecated, Teredo is not global,
+    and a local-use NAT64 prefix belongs to one site's translator (where it puts the IPv4 address varies)."""
+    settings.LEADOPS_WEBHOOK_ALLOW_PRIVATE = False
+    with pytest.raises(ApplicationError) as refused:
+        webhook_url_check(url=url)
+    assert "private or local" in refused.value.message
+
+
+def test_a_host_that_resolves_to_a_nat64_private_address_at_send_time_is_refused(
+    admin_user, receiver, sent, settings, monkeypatch
+):
+    """The host is resolved again before each attempt, and the new answer is unwrapped before deciding."""
+    settings.LEADOPS_WEBHOOK_ALLOW_PRIVATE = False
+    answers = {"crm.example": "93.184.215.14"}
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        address = answers[host]
+        family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        sockaddr = (address, port, 0, 0) if family == socket.AF_INET6 else (address, port)
+        return [(family, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", sockaddr)]
+
+    monkeypatch.setattr(webhooks_service.socket, "getaddrinfo", getaddrinfo)
+    endpoint = webhook_endpoint_create(by=admin_user, name="CRM", url="http://crm.example/hook", stages=["sql"])
+    to_sql(LeadFactory())
+    answers["crm.example"] = "64:ff9b::a9fe:a9fe"  # the DNS answer changed after creation
+    delivery = WebhookDelivery.objects.get(endpoint=endpoint)
+    assert webhook_delivery_attempt(delivery_id=delivery.pk) is True
+    delivery.refresh_from_db()
+    assert "private or local" in delivery.error and "169.254.169.254" in delivery.error
+    assert delivery.response_code is None
+    assert WebhookAttempt.objects.get(delivery=delivery).error == delivery.error
 
 
 def test_a_private_target_is_refused_again_at_send_time(admin_user, receiver, sent, settings):

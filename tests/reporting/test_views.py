@@ -8,9 +8,10 @@ import io
 import pytest
 from django.urls import reverse
 
+from leads.csv_safety import formula_safe
 from reporting.models import ReviewSnapshot
 from reporting.services import rollups_rebuild, rollups_refresh
-from reporting.tables import Table, csv_safe, table_csv
+from reporting.tables import Table, table_csv
 
 pytestmark = pytest.mark.django_db
 MARCH = "period=custom&start=2026-03-01&end=2026-03-31"
@@ -95,7 +96,7 @@ def test_unknown_export_redirects_with_a_message(client, executive, refreshed):
 
 @pytest.mark.parametrize("value", ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"])
 def test_csv_cells_that_look_like_formulas_get_an_apostrophe(value):
-    assert csv_safe(value) == "'" + value
+    assert formula_safe(value) == "'" + value
     text = table_csv(Table("t", "t", ["=name"], [[value]]))
     assert text.splitlines()[0] == "'=name"
 
