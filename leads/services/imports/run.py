@@ -18,6 +18,8 @@ from leads.imports.errors import FileRefused
 from leads.imports.mapping import mapping_problems
 from leads.imports.table import table_rows
 from leads.models import (
+    Campaign,
+    DuplicatePolicy,
     ImportJob,
     ImportRowError,
     ImportStatus,
@@ -28,7 +30,7 @@ from scoring.services import leads_qualify_ready, leads_score
 from .mapping import chunks, clean_cells, int_mapping
 from .merge import Written, write_orm
 from .staging import write_pg
-from .upload import import_job_path, job_table
+from .upload import NewCampaign, import_job_configure, import_job_create, import_job_path, job_table
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +62,29 @@ def import_job_start(*, job: ImportJob, by) -> ImportJob:
         transaction.on_commit(lambda: _enqueue(job.pk))
     job.refresh_from_db()
     return job
+
+
+def import_job_submit(
+    *,
+    by,
+    upload,
+    campaign: Campaign | NewCampaign,
+    source: str = "",
+    mapping: dict[str, str] | None = None,
+    keep_extra: bool = True,
+    duplicate_policy: str = DuplicatePolicy.SKIP,
+    start: bool = True,
+) -> ImportJob:
+    """Upload, configure and (if `start`) start an import in one step, all or nothing (the API's upload).
+
+    A refusal at any step (the file, the mapping, the start) leaves no campaign, no job and no stored file.
+    """
+
+    def configure_and_start(job: ImportJob) -> ImportJob:
+        import_job_configure(job=job, mapping=mapping, keep_extra=keep_extra, duplicate_policy=duplicate_policy)
+        return import_job_start(job=job, by=by) if start else job
+
+    return import_job_create(by=by, upload=upload, campaign=campaign, source=source, then=configure_and_start)
 
 
 def _enqueue(job_id: int) -> None:
