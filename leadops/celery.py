@@ -43,7 +43,8 @@ app.autodiscover_tasks()
 app.conf.beat_schedule = {
     # Proves beat and a worker are alive: the worker records both on the system status page.
     "system-heartbeat": {"task": "leads.tasks.system_heartbeat", "schedule": 30.0, "kwargs": {"source": "beat"}},
-    # Resumes imports whose worker was killed and whose message was not handed back (checkpointed, no dupes).
+    # Resumes imports whose worker was killed and whose message was not handed back (checkpointed, no dupes),
+    # and hands over started imports the broker did not take (down or frozen when they were started).
     "imports-resume-stale": {"task": "leads.tasks.imports_resume_stale", "schedule": 120.0},
     # Keeps the dashboard's rollups current: recomputes the leads and days marked dirty by stage changes,
     # and catches up on stage-log rows and sales touches that nobody marked. Idempotent, so overlap is safe.

@@ -17,7 +17,7 @@ from leads.api.permissions import TokenHasScope
 from leads.forms import MAX_ID
 from leads.models import Campaign, DuplicatePolicy, ImportJob
 from leads.roles import Role, has_role, is_admin
-from leads.services.imports import campaign_create, import_job_configure, import_job_create, import_job_start
+from leads.services.imports import NewCampaign, import_job_submit
 
 
 class IsImporter(permissions.BasePermission):
@@ -127,22 +127,22 @@ class ImportUploadAPIView(APIView):
         serializer = ImportUploadSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        campaign = data.get("campaign") or campaign_create(
-            by=request.user,
+        campaign = data.get("campaign") or NewCampaign(
             name=data["campaign_name"],
             starts_on=data.get("starts_on"),
             ends_on=data.get("ends_on"),
             cost=data.get("cost") or 0,
         )
-        job = import_job_create(by=request.user, upload=data["file"], campaign=campaign, source=data["source"])
-        import_job_configure(
-            job=job,
+        job = import_job_submit(
+            by=request.user,
+            upload=data["file"],
+            campaign=campaign,
+            source=data["source"],
             mapping=data.get("mapping"),
             keep_extra=data["keep_extra"],
             duplicate_policy=data["duplicate_policy"],
+            start=data["start"],
         )
-        if data["start"]:
-            job = import_job_start(job=job, by=request.user)
         return Response(job_status(job), status=status.HTTP_201_CREATED)
 
 

@@ -18,7 +18,7 @@ from leads.models import DuplicatePolicy, ImportJob, ImportStatus
 from leads.roles import Role, has_role, is_admin
 from leads.selectors_imports import import_batch_leads, import_error_file, import_job_list
 from leads.services.imports import (
-    campaign_create,
+    NewCampaign,
     import_job_cancel,
     import_job_configure,
     import_job_create,
@@ -53,8 +53,7 @@ def import_new_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            campaign = data["campaign"] or campaign_create(
-                by=request.user,
+            campaign = data["campaign"] or NewCampaign(
                 name=data["new_campaign_name"],
                 starts_on=data["starts_on"],
                 ends_on=data["ends_on"],

@@ -77,6 +77,8 @@ class ImportJob(models.Model):
     undo_report = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
+    # Running: the last chunk's commit (the resume sweep restarts a silent run). Queued: when the broker took
+    # its message; None until then, so the sweep hands over what a down or frozen broker did not take.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     undone_at = models.DateTimeField(null=True, blank=True)

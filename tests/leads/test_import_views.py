@@ -6,8 +6,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from leads.models import ImportJob, ImportStatus, Lead
-from leads.services.imports import import_job_run
+from leads.models import Campaign, ImportJob, ImportStatus, Lead
+from leads.services.imports import import_dir, import_job_run
 from tests.factories import CampaignFactory
 from tests.leads.import_files import BILLION_LAUGHS, shared_dir, sheet_xml, xlsx_bytes, zip_bomb_bytes
 
@@ -179,3 +179,46 @@ def test_api_refuses_a_bad_file_with_a_message(client, marketer, campaign):
         reverse("imports:api_upload"), {"file": SimpleUploadedFile("x.xlsx", b"%PDF-1"), "campaign": campaign.pk}
     )
     assert response.status_code == 400 and "PDF" in response.json()["detail"]
+
+
+REFUSED_FILES = [
+    pytest.param(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "booth.png", "not a CSV", id="png"),
+    pytest.param(b"Email,Name\r\n", "header-only.csv", "no data rows", id="header-only"),
+]
+
+
+@pytest.mark.parametrize(("content", "name", "message"), REFUSED_FILES)
+def test_refused_upload_on_the_page_creates_no_campaign(client, marketer, content, name, message):
+    client.force_login(marketer)
+    response = upload(client, content, name, new_campaign_name="Web Summit 2026", starts_on="2026-11-03")
+    assert response.status_code == 400 and message in response.content.decode()
+    assert not Campaign.objects.exists() and not ImportJob.objects.exists()
+    # The form keeps what was typed, so sending a good file creates the campaign once.
+    assert response.context["form"]["new_campaign_name"].value() == "Web Summit 2026"
+    assert upload(client, CSV, "show.csv", new_campaign_name="Web Summit 2026").status_code == 302
+    assert Campaign.objects.get().name == "Web Summit 2026"
+
+
+@pytest.mark.parametrize(("content", "name", "message"), REFUSED_FILES)
+def test_refused_upload_on_the_api_creates_no_campaign(client, marketer, content, name, message):
+    client.force_login(marketer)
+    response = client.post(
+        reverse("imports:api_upload"), {"file": SimpleUploadedFile(name, content), "campaign_name": "Web Summit 2026"}
+    )
+    assert response.status_code == 400 and message in response.json()["detail"]
+    assert not Campaign.objects.exists() and not ImportJob.objects.exists()
+
+
+def test_api_upload_refused_at_start_leaves_no_campaign_and_no_draft(client, marketer):
+    client.force_login(marketer)
+    response = client.post(
+        reverse("imports:api_upload"),
+        {
+            "file": SimpleUploadedFile("show.csv", CSV),
+            "campaign_name": "Web Summit 2026",
+            "mapping": '{"0": "ignore", "1": "first_name", "2": "company_name", "3": "notes"}',
+        },
+    )
+    assert response.status_code == 400 and "No column is mapped to Email" in response.json()["detail"]
+    assert not Campaign.objects.exists() and not ImportJob.objects.exists()
+    assert not any(import_dir().glob("*"))  # nor the stored file

@@ -22,11 +22,13 @@ from .run import (
     import_job_cancel,
     import_job_run,
     import_job_start,
+    import_job_submit,
     import_jobs_resume_stale,
 )
 from .undo import import_job_undo
 from .upload import (
     ALLOWED_EXTENSIONS,
+    NewCampaign,
     campaign_create,
     import_dir,
     import_job_configure,
@@ -39,6 +41,7 @@ __all__ = [
     "ALLOWED_EXTENSIONS",
     "CHUNK_ROWS",
     "MAX_ATTEMPTS",
+    "NewCampaign",
     "PREVIEW_ROWS",
     "Preview",
     "PreviewRow",
@@ -51,6 +54,7 @@ __all__ = [
     "import_job_preview",
     "import_job_run",
     "import_job_start",
+    "import_job_submit",
     "import_job_undo",
     "import_jobs_resume_stale",
     "job_table",

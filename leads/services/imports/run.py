@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from leadops.errors import ApplicationError
@@ -18,17 +18,20 @@ from leads.imports.errors import FileRefused
 from leads.imports.mapping import mapping_problems
 from leads.imports.table import table_rows
 from leads.models import (
+    Campaign,
+    DuplicatePolicy,
     ImportJob,
     ImportRowError,
     ImportStatus,
 )
 from leads.models.imports import IMPORT_TRANSITIONS
+from leads.services.broker import tasks_send_safely
 from scoring.services import leads_qualify_ready, leads_score
 
 from .mapping import chunks, clean_cells, int_mapping
 from .merge import Written, write_orm
 from .staging import write_pg
-from .upload import import_job_path, job_table
+from .upload import NewCampaign, import_job_configure, import_job_create, import_job_path, job_table
 
 logger = logging.getLogger(__name__)
 
@@ -55,17 +58,55 @@ def import_job_start(*, job: ImportJob, by) -> ImportJob:
     if job.campaign_id is None:
         raise ApplicationError("Pick or create the campaign (the show) these leads came from.")
     with transaction.atomic():
-        if not job_move(job.pk, from_statuses=[ImportStatus.DRAFT], to=ImportStatus.QUEUED):
+        # heartbeat_at None: not handed to the broker yet (see import_job_hand_over).
+        if not job_move(job.pk, from_statuses=[ImportStatus.DRAFT], to=ImportStatus.QUEUED, heartbeat_at=None):
             raise ApplicationError("This import has already been started.", code="conflict")
-        transaction.on_commit(lambda: _enqueue(job.pk))
+        # robust: the job is committed as queued, so nothing after this may turn the answer into an error.
+        transaction.on_commit(lambda: _enqueue(job.pk), robust=True)
     job.refresh_from_db()
     return job
 
 
+def import_job_submit(
+    *,
+    by,
+    upload,
+    campaign: Campaign | NewCampaign,
+    source: str = "",
+    mapping: dict[str, str] | None = None,
+    keep_extra: bool = True,
+    duplicate_policy: str = DuplicatePolicy.SKIP,
+    start: bool = True,
+) -> ImportJob:
+    """Upload, configure and (if `start`) start an import in one step, all or nothing (the API's upload).
+
+    A refusal at any step (the file, the mapping, the start) leaves no campaign, no job and no stored file.
+    """
+
+    def configure_and_start(job: ImportJob) -> ImportJob:
+        import_job_configure(job=job, mapping=mapping, keep_extra=keep_extra, duplicate_policy=duplicate_policy)
+        return import_job_start(job=job, by=by) if start else job
+
+    return import_job_create(by=by, upload=upload, campaign=campaign, source=source, then=configure_and_start)
+
+
 def _enqueue(job_id: int) -> None:
+    import_job_hand_over(job_id=job_id)
+
+
+def import_job_hand_over(*, job_id: int) -> bool:
+    """Publish the job to Celery once, with short timeouts; never raise, never wait long.
+
+    Return whether the broker took it. A queued job keeps `heartbeat_at` None until the broker has taken
+    its message, so when the broker is down or frozen the resume sweep (beat) sends it later.
+    """
     from leads.tasks import import_job_run_task
 
-    import_job_run_task.delay(job_id)
+    sent = tasks_send_safely(task=import_job_run_task, calls=[(job_id,)])
+    ImportJob.objects.filter(pk=job_id, status=ImportStatus.QUEUED).update(
+        heartbeat_at=timezone.now() if sent else None
+    )
+    return sent
 
 
 def import_job_cancel(*, job: ImportJob) -> ImportJob:
@@ -230,10 +271,19 @@ def _chunk_commit(*, job: ImportJob, chunk: list, cleaned: list[CleanRow]) -> Wr
 
 
 def import_jobs_resume_stale(*, older_than: dt.timedelta = dt.timedelta(minutes=5)) -> list[int]:
-    """Re-enqueue running imports whose worker went silent (killed mid-run); return their ids."""
+    """Hand over imports that have no live message; return their ids.
+
+    Those are running imports whose worker went silent (killed mid-run) and queued imports the broker
+    never took (it was down or frozen when they were started).
+    """
     cutoff = timezone.now() - older_than
     stale = list(
-        ImportJob.objects.filter(status=ImportStatus.RUNNING, heartbeat_at__lt=cutoff).values_list("pk", flat=True)
+        ImportJob.objects.filter(
+            Q(status=ImportStatus.RUNNING, heartbeat_at__lt=cutoff)
+            | Q(status=ImportStatus.QUEUED, heartbeat_at__isnull=True)
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
     )
     for job_id in stale:
         # Touch the heartbeat so the next sweep does not enqueue it again while this run starts.

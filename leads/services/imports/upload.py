@@ -3,6 +3,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
@@ -42,11 +45,18 @@ def _max_unpacked() -> int:
 # --- Upload and configuration -------------------------------------------------------------------
 
 
-@transaction.atomic
-def campaign_create(
-    *, by, name: str, starts_on: dt.date | None = None, ends_on: dt.date | None = None, cost=0
-) -> Campaign:
-    """Create a trade-show campaign for an import (name unique, dates in order, cost not negative)."""
+@dataclass(frozen=True)
+class NewCampaign:
+    """A trade-show campaign to create together with an import, once the import's file is accepted."""
+
+    name: str
+    starts_on: dt.date | None = None
+    ends_on: dt.date | None = None
+    cost: Decimal | int = 0
+
+
+def _campaign_check(*, name: str, starts_on: dt.date | None, ends_on: dt.date | None, cost) -> str:
+    """Raise ApplicationError if a campaign cannot be created so; return the name as it will be stored."""
     name = (name or "").strip()
     if not name:
         raise ApplicationError("Give the campaign a name (the show's name).")
@@ -56,13 +66,36 @@ def campaign_create(
         raise ApplicationError("The show cannot end before it starts.")
     if cost is not None and cost < 0:
         raise ApplicationError("The cost cannot be negative.")
+    return name
+
+
+@transaction.atomic
+def campaign_create(
+    *, by, name: str, starts_on: dt.date | None = None, ends_on: dt.date | None = None, cost=0
+) -> Campaign:
+    """Create a trade-show campaign for an import (name unique, dates in order, cost not negative)."""
+    name = _campaign_check(name=name, starts_on=starts_on, ends_on=ends_on, cost=cost)
     return Campaign.objects.create(
         name=name, kind=CampaignKind.TRADE_SHOW, starts_on=starts_on, ends_on=ends_on, cost=cost or 0, owner=by
     )
 
 
-def import_job_create(*, by, upload, campaign: Campaign | None, source: str = "") -> ImportJob:
-    """Store an uploaded file under a generated name, detect how to read it, and propose a mapping."""
+def import_job_create(
+    *,
+    by,
+    upload,
+    campaign: Campaign | NewCampaign | None,
+    source: str = "",
+    then: Callable[[ImportJob], ImportJob] | None = None,
+) -> ImportJob:
+    """Store an uploaded file under a generated name, detect how to read it, and propose a mapping.
+
+    Nothing is created unless the file is accepted: a `NewCampaign` is checked before the file is read
+    and created in one transaction with the job, after it. `then` runs in that transaction too (the API
+    configures and starts the job there), so its refusal also leaves no campaign, job or stored file.
+    """
+    if isinstance(campaign, NewCampaign):
+        _campaign_check(name=campaign.name, starts_on=campaign.starts_on, ends_on=campaign.ends_on, cost=campaign.cost)
     name = Path(getattr(upload, "name", "") or "upload").name[:255]
     limit = settings.LEADOPS_IMPORT_MAX_BYTES
     if not name.lower().endswith(ALLOWED_EXTENSIONS):
@@ -92,18 +125,34 @@ def import_job_create(*, by, upload, campaign: Campaign | None, source: str = ""
         path.unlink(missing_ok=True)
         raise
     preset = mapping_preset_find(headers=table.headers, source=source)
-    job = ImportJob(
-        created_by=by,
-        campaign=campaign,
-        source=source.strip()[:100],
-        original_name=name,
-        stored_name=stored_name,
-        size_bytes=size,
-    )
-    _apply_table(job, table)
-    if preset is not None:
-        job.mapping, job.keep_extra = dict(preset.mapping), preset.keep_extra
-    job.save()
+    try:
+        with transaction.atomic():
+            if isinstance(campaign, NewCampaign):
+                campaign = campaign_create(
+                    by=by,
+                    name=campaign.name,
+                    starts_on=campaign.starts_on,
+                    ends_on=campaign.ends_on,
+                    cost=campaign.cost,
+                )
+            job = ImportJob(
+                created_by=by,
+                campaign=campaign,
+                source=source.strip()[:100],
+                original_name=name,
+                stored_name=stored_name,
+                size_bytes=size,
+            )
+            _apply_table(job, table)
+            if preset is not None:
+                job.mapping, job.keep_extra = dict(preset.mapping), preset.keep_extra
+            job.save()
+            if then is not None:
+                job = then(job)
+    except Exception:
+        # Rolled back: the file belongs to no job now.
+        path.unlink(missing_ok=True)
+        raise
     return job
 
 
