@@ -38,6 +38,8 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_default_queue = DEFAULT_QUEUE
 app.conf.task_queues = (Queue(DEFAULT_QUEUE), Queue(BULK_QUEUE))
 app.conf.task_routes = {name: {"queue": BULK_QUEUE} for name in BULK_TASKS}
+# Beat keeps its last run times in a shelve file (CELERY_BEAT_SCHEDULE_FILENAME); a damaged one is recreated.
+app.conf.beat_scheduler = "leadops.beat:RecoveringPersistentScheduler"
 app.autodiscover_tasks()
 
 app.conf.beat_schedule = {

@@ -12,6 +12,7 @@ from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, W
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from leadops.cache import cache_try
 from leads.business_hours import local_day_bounds
 from leads.lifecycle import Stage
 from leads.models import Activity, AssignmentLog, Lead, Notification, Reminder, ReminderKind, Team
@@ -38,13 +39,13 @@ def user_time_zone(user) -> str:
     """Return the time zone of the user's team (UTC without one).
 
     Cached for a minute per user: every queue page needs it for "due today", and a team changing time
-    zone may take that long to move the boundary.
+    zone may take that long to move the boundary. Without the cache it is read from the database.
     """
     key = f"leadops:queue:tz:{user.pk}"
-    zone = cache.get(key)
+    zone = cache_try(lambda: cache.get(key), default=None, what="the queue's time zone")
     if zone is None:
         zone = Team.objects.filter(members__user=user).values_list("time_zone", flat=True).first() or "UTC"
-        cache.set(key, zone, TIME_ZONE_CACHE_SECONDS)
+        cache_try(lambda: cache.set(key, zone, TIME_ZONE_CACHE_SECONDS), default=None, what="the queue's time zone")
     return zone
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import shutil
 
 import pytest
 
+from leadops.cache import cache_failures_forget
 from leads.queue_policy import policy_cache_clear
 from leads.roles import Role
 from tests.factories import LeadFactory, TeamFactory, UserFactory
+from tests.redis_support import PrivateRedis
 
 
 @pytest.fixture(autouse=True)
@@ -18,6 +21,34 @@ def _fresh_queue_policy():
     policy_cache_clear()
     yield
     policy_cache_clear()
+
+
+@pytest.fixture
+def private_redis_cache(tmp_path, settings, monkeypatch):
+    """A private redis-server (tests/redis_support.py) as the cache and the broker, with the app's cache options.
+
+    The machine's shared Redis is never touched; stop(), pause() and resume() it to test an outage.
+    """
+    if shutil.which("redis-server") is None:
+        pytest.skip("needs the redis-server binary")
+    from leadops.celery import app as celery_app
+
+    server = PrivateRedis(tmp_path)
+    server.start()
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": server.url,
+            "OPTIONS": settings.LEADOPS_REDIS_CACHE_OPTIONS,
+        }
+    }
+    monkeypatch.setattr(celery_app.conf, "broker_url", server.url)
+    cache_failures_forget()
+    try:
+        yield server
+    finally:
+        server.stop()
+        cache_failures_forget()
 
 
 # One Chromium for every browser test (tests/browser_support.py); a real Celery worker (tests/worker_support.py).

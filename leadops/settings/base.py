@@ -191,10 +191,18 @@ else:
         "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
     }
-# The cache holds API throttle counters: shared by every web process when Redis is there.
+# The cache holds API throttle counters and the queue's time-zone lookups: shared by every web process
+# when Redis is there. Nothing in it is needed to answer a request, so a stopped or frozen Redis must cost
+# a request at most these timeouts (redis-py's default is 5 s) before callers go on without it
+# (`leadops.cache`); a local Redis answers in well under a millisecond.
+LEADOPS_REDIS_CACHE_OPTIONS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": LEADOPS_REDIS_CACHE_OPTIONS,
+        }
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )

@@ -4,7 +4,9 @@ Written by hand rather than DRF's `SimpleRateThrottle`: that one keeps every req
 last period in one cache entry and reads and rewrites the whole list on every request, so at an
 integration's 15,000/min each request moved ~120 KB through Redis. This is the sliding-window counter
 (two fixed-window counters, the previous one weighted by how much of it still lies in the window): two
-cache round trips and a few bytes per request, whatever the rate.
+cache round trips and a few bytes per request, whatever the rate. Without the cache (Redis stopped or
+frozen) requests are let through rather than refused: the limit protects the service, and refusing every
+token request during a cache outage would be the outage it protects against.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from django.core.cache import cache
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
+from leadops.cache import cache_try
 from leads.models import APIToken
 
 
@@ -44,15 +47,25 @@ class APITokenRateThrottle(BaseThrottle):
         window = int(now // duration)
         elapsed = now - window * duration
         key = f"throttle:api-token:{token.pk}:{duration}:{{}}"
-        cache.add(key.format(window), 0, timeout=2 * duration + 1)
-        current = cache.incr(key.format(window))
-        previous = cache.get(key.format(window - 1), 0)
+        # Fail open: without the cache (Redis stopped or frozen) the request goes through uncounted.
+        counts = cache_try(
+            lambda: self._count(key=key, window=window, duration=duration), default=None, what="the API throttle"
+        )
+        if counts is None:
+            return True
+        current, previous = counts
         weight = 1 - elapsed / duration
         if previous * weight + current <= limit:
             return True
-        cache.decr(key.format(window))
+        cache_try(lambda: cache.decr(key.format(window)), default=None, what="the API throttle")
         self._wait = _wait_seconds(limit=limit, duration=duration, elapsed=elapsed, previous=previous, current=current)
         return False
+
+    @staticmethod
+    def _count(*, key: str, window: int, duration: int) -> tuple[int, int]:
+        """Count this request in its window; return (this window's count, the previous window's)."""
+        cache.add(key.format(window), 0, timeout=2 * duration + 1)
+        return cache.incr(key.format(window)), cache.get(key.format(window - 1), 0)
 
     def wait(self) -> float | None:
         return self._wait

@@ -1,9 +1,10 @@
 """Behaviour events from integrations: store once per key, hand to Celery after commit, then process.
 
-The request path only writes `Event` rows (the outbox) and, after commit, tries once to publish their
-ids with short timeouts; a down or paused broker costs the request at most a few seconds and leaves the
-events `received` for the re-drive. Processing claims each event with a conditional update in the same
-transaction as its activity, so a redelivered or re-driven message records nothing twice.
+The request path only writes `Event` rows (the outbox) and, after commit, marks them `queued` and tries
+once to publish their ids with short timeouts; a down or paused broker costs the request at most a few
+seconds and leaves the events `received` for the re-drive. Processing claims each event with a
+conditional update in the same transaction as its activity, so a redelivered or re-driven message
+records nothing twice.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Case, DateTimeField, F, Q, Value, When
 from django.utils import timezone
 
 from leadops.errors import ApplicationError
@@ -162,20 +163,67 @@ def _check_leads_visible(*, user, events: list[EventInput]) -> None:
 
 
 def events_hand_over(*, event_ids: list[int]) -> bool:
-    """Publish the events' ids to Celery once, with short timeouts; never raise, never wait long.
+    """Mark the events queued, then publish their ids to Celery once, with short timeouts; never wait long.
 
-    Return whether the broker took them. On failure the events stay as they were and the re-drive
-    (beat) sends them later (see `tasks_send_safely`).
+    Call it outside a transaction (after commit, or from a task). The mark is committed before the
+    message exists: a worker may run the message at once, and its claim skips locked rows
+    (`events_process`), so a mark still in progress would leave the events `queued` and unprocessed
+    until the re-drive's LEADOPS_EVENTS_REQUEUE_AFTER_SECONDS. Events already processed, or locked by a
+    worker processing them now, are neither marked nor sent. If the broker does not take the message,
+    the events are put back as they were and the re-drive (beat) sends them later (see
+    `tasks_send_safely`). Return whether the broker took them (True when there was nothing to send).
     """
     from leads.tasks import events_process_task
 
-    chunks = [event_ids[start : start + HANDOVER_CHUNK] for start in range(0, len(event_ids), HANDOVER_CHUNK)]
-    if not tasks_send_safely(task=events_process_task, calls=[(chunk,) for chunk in chunks]):
-        return False
-    Event.objects.filter(pk__in=event_ids, status__in=[EventStatus.RECEIVED, EventStatus.QUEUED]).update(
-        status=EventStatus.QUEUED, handed_at=timezone.now(), attempts=F("attempts") + 1
+    handed_at = timezone.now()
+    marked = _events_mark_queued(event_ids=event_ids, handed_at=handed_at)
+    ids = [pk for pk, _status, _handed_at in marked]
+    if not ids:
+        return True
+    chunks = [ids[start : start + HANDOVER_CHUNK] for start in range(0, len(ids), HANDOVER_CHUNK)]
+    if tasks_send_safely(task=events_process_task, calls=[(chunk,) for chunk in chunks]):
+        return True
+    _events_unmark_queued(marked=marked, handed_at=handed_at)
+    return False
+
+
+@transaction.atomic
+def _events_mark_queued(*, event_ids: list[int], handed_at: dt.datetime) -> list[tuple[int, str, dt.datetime | None]]:
+    """Mark the pending events among `event_ids` queued; return each one's (pk, status, handed_at) before."""
+    before = list(
+        Event.objects.select_for_update(skip_locked=True)
+        .filter(pk__in=event_ids, status__in=[EventStatus.RECEIVED, EventStatus.QUEUED])
+        .order_by("pk")
+        .values_list("pk", "status", "handed_at")
     )
-    return True
+    Event.objects.filter(pk__in=[pk for pk, _status, _handed_at in before]).update(
+        status=EventStatus.QUEUED, handed_at=handed_at, attempts=F("attempts") + 1
+    )
+    return before
+
+
+def _events_unmark_queued(*, marked: list[tuple[int, str, dt.datetime | None]], handed_at: dt.datetime) -> None:
+    """Put events whose message the broker did not take back as they were, in one statement.
+
+    Only successful hand-overs count (`attempts`), and a `received` event stays `received`. An event that
+    a worker processed meanwhile (a frozen broker may deliver the message after all) is left alone.
+    """
+    received = [pk for pk, status, _previous in marked if status == EventStatus.RECEIVED]
+    handed_before: dict[dt.datetime, list[int]] = {}
+    for pk, _status, previous in marked:
+        if previous is not None:
+            handed_before.setdefault(previous, []).append(pk)
+    Event.objects.filter(
+        pk__in=[pk for pk, _status, _previous in marked], status=EventStatus.QUEUED, handed_at=handed_at
+    ).update(
+        status=Case(When(pk__in=received, then=Value(EventStatus.RECEIVED)), default=Value(EventStatus.QUEUED)),
+        handed_at=Case(
+            *(When(pk__in=pks, then=Value(previous)) for previous, pks in handed_before.items()),
+            default=Value(None),
+            output_field=DateTimeField(),
+        ),
+        attempts=F("attempts") - 1,
+    )
 
 
 def events_redrive(*, now: dt.datetime | None = None, limit: int = 5000) -> int:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from django.test import override_settings
 from rest_framework.settings import api_settings
 from rest_framework.test import APIClient
 
+from leadops.cache import cache_failures_forget
 from leads.api.throttling import APITokenRateThrottle
 from tests.factories import APITokenFactory
 
@@ -61,3 +64,27 @@ def test_a_refused_request_says_when_to_retry_and_is_not_counted(alice, clock, f
         assert client.get(LEADS).status_code == 429
     clock["t"] += 60 + 30  # half-way into the next minute: 4 × 0.5 = 2 count, so two fit
     assert [client.get(LEADS).status_code for _ in range(3)] == [200, 200, 429]
+
+
+def test_token_requests_are_served_while_the_cache_redis_is_stopped_or_frozen(
+    alice, clock, four_a_minute, private_redis_cache, caplog
+):
+    client = _client(APITokenFactory(user=alice))
+    assert client.get(LEADS).status_code == 200  # counted in Redis
+
+    # Stopped: the connection is refused; the request goes through uncounted and the failure is logged.
+    private_redis_cache.stop()
+    with caplog.at_level(logging.WARNING, logger="leadops.cache"):
+        assert [client.get(LEADS).status_code for _ in range(6)] == [200] * 6
+    assert "cache unavailable for the API throttle" in caplog.text
+
+    # Frozen (SIGSTOP): connections are accepted but never answered; the socket timeout ends the wait.
+    private_redis_cache.start()
+    private_redis_cache.pause()
+    cache_failures_forget()  # ask the frozen Redis, rather than skip it after the failure above
+    assert client.get(LEADS).status_code == 200
+
+    # Back: the limit applies again (the restarted Redis kept no counts).
+    private_redis_cache.resume()
+    cache_failures_forget()
+    assert [client.get(LEADS).status_code for _ in range(5)] == [200, 200, 200, 200, 429]

@@ -16,11 +16,14 @@ import threading
 
 import pytest
 from kombu import Connection
+from rest_framework.test import APIClient
 
+from leadops.cache import cache_failures_forget
 from leadops.celery import app as celery_app
 from leads.models import Activity, Event, EventStatus
 from leads.services.events import events_redrive
 from leads.tasks import events_process_task
+from tests.factories import APITokenFactory
 from tests.redis_support import PrivateRedis
 
 pytestmark = [
@@ -130,3 +133,22 @@ def test_a_request_hands_its_events_over_at_once_when_redis_is_up(private_redis,
     assert set(Event.objects.values_list("status", flat=True)) == {EventStatus.QUEUED}
     assert _consume_all(private_redis.url) == 1  # one message for the batch
     assert Activity.objects.filter(source="api").count() == 2
+
+
+def test_token_events_are_accepted_while_redis_as_cache_and_broker_is_stopped_or_frozen(
+    private_redis_cache, admin_user
+):
+    token = APITokenFactory(user=admin_user, kind="integration", scopes=["events:write"])
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token.secret}")
+
+    private_redis_cache.stop()  # the throttle's counters and the broker are both gone
+    assert _post_bounded(client, _events("token-stopped", 2)) == 202
+
+    private_redis_cache.start()
+    private_redis_cache.pause()
+    cache_failures_forget()  # ask the frozen Redis, rather than skip it after the failure above
+    assert _post_bounded(client, _events("token-paused", 2)) == 202
+    private_redis_cache.resume()
+
+    assert Event.objects.filter(status=EventStatus.RECEIVED).count() == 4

@@ -6,13 +6,20 @@ import datetime as dt
 import threading
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from leadops.errors import ApplicationError
 from leads.lifecycle import Stage
 from leads.models import Activity, Event, EventStatus, Lead
 from leads.services import events as events_service
-from leads.services.events import EventInput, event_scope, events_process, events_record, events_redrive
+from leads.services.events import (
+    EventInput,
+    event_scope,
+    events_hand_over,
+    events_process,
+    events_record,
+    events_redrive,
+)
 from scoring.models import ScoreDirty
 from tests.factories import APITokenFactory, LeadFactory
 
@@ -257,3 +264,94 @@ def test_concurrent_processing_of_one_event_records_one_activity(handovers):
     assert sum(done) == 2
     assert Activity.objects.count() == 2
     assert Lead.objects.filter(email="brand.new@example.com").count() == 1
+
+
+@pytest.fixture
+def published(monkeypatch):
+    """Record the messages the hand-over publishes (a list of id lists) instead of sending them."""
+    messages: list[list[int]] = []
+
+    def send(*, task, calls, timeout=None):
+        messages.extend(list(args[0]) for args in calls)
+        return True
+
+    monkeypatch.setattr(events_service, "tasks_send_safely", send)
+    return messages
+
+
+def _worker_consumes(messages: list[list[int]]) -> int:
+    """Run every message published so far through events_process in a worker thread with its own connection."""
+    done: list[int] = []
+    errors: list = []
+
+    def work() -> None:
+        try:
+            while messages:
+                done.append(events_process(event_ids=messages.pop(0)))
+        except Exception as exc:  # noqa: BLE001 - reported to the test
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    worker.join(timeout=60)  # a bound, not a synchronisation: the claim must not wait for the hand-over
+    assert not worker.is_alive(), "the worker's claim waited for the hand-over's transaction"
+    assert errors == []
+    return sum(done)
+
+
+@needs_postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_that_claims_while_the_hand_over_marks_the_events_queued_still_processes_them(
+    marketer, handovers, published
+):
+    record(marketer, visit("one"), visit("two", email="two@example.com"), visit("three", email="three@example.com"))
+    ids = sorted(Event.objects.values_list("pk", flat=True))
+    processed: list[int] = []
+
+    def hold_the_marking_open(execute, sql, params, many, context):
+        """Keep each UPDATE of events uncommitted while a worker consumes every message published so far."""
+        if not sql.startswith('UPDATE "leads_event"'):
+            return execute(sql, params, many, context)
+        with transaction.atomic():
+            result = execute(sql, params, many, context)
+            processed.append(_worker_consumes(published))
+        return result
+
+    with connection.execute_wrapper(hold_the_marking_open):
+        assert events_hand_over(event_ids=ids) is True
+    processed.append(_worker_consumes(published))  # messages published after the marking committed
+
+    assert sum(processed) == 3
+    assert set(Event.objects.values_list("status", flat=True)) == {EventStatus.PROCESSED}
+    assert Activity.objects.filter(source="api").count() == 3
+
+
+def test_a_hand_over_the_broker_refuses_leaves_the_events_as_they_were(marketer, handovers, monkeypatch):
+    monkeypatch.setattr(events_service, "tasks_send_safely", lambda *, task, calls, timeout=None: False)
+    record(marketer, visit("new"), visit("lost", email="lost@example.com"))
+    new, lost = Event.objects.get(key="new"), Event.objects.get(key="lost")
+    handed = lost.received_at - dt.timedelta(hours=1)
+    Event.objects.filter(pk=lost.pk).update(status=EventStatus.QUEUED, handed_at=handed, attempts=2)
+
+    assert events_hand_over(event_ids=[new.pk, lost.pk]) is False
+
+    new.refresh_from_db()
+    lost.refresh_from_db()
+    assert (new.status, new.handed_at, new.attempts) == (EventStatus.RECEIVED, None, 0)
+    assert (lost.status, lost.handed_at, lost.attempts) == (EventStatus.QUEUED, handed, 2)
+    assert events_redrive(now=new.received_at + dt.timedelta(minutes=1)) == 2  # so the re-drive still sees both
+
+
+def test_a_hand_over_marks_the_events_queued_and_sends_only_those_still_pending(marketer, handovers, published):
+    record(marketer, visit("pending"), visit("done", email="done@example.com"))
+    pending, done = Event.objects.get(key="pending"), Event.objects.get(key="done")
+    Event.objects.filter(pk=done.pk).update(status=EventStatus.PROCESSED)
+
+    assert events_hand_over(event_ids=[pending.pk, done.pk]) is True
+
+    assert published == [[pending.pk]]
+    pending.refresh_from_db()
+    assert pending.status == EventStatus.QUEUED and pending.attempts == 1 and pending.handed_at is not None
+    assert Event.objects.get(pk=done.pk).attempts == 0

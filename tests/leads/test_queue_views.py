@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 import pytest
 from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
+from leadops.cache import cache_failures_forget
 from leads.lifecycle import Stage
 from leads.models import Lead, Notification
 from leads.selectors_queue import queue_page
@@ -220,3 +222,21 @@ def test_queue_row_escapes_what_leads_contain(alice_client, alice):
     assert b"<script>alert" not in response.content
     assert b"&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in response.content
     assert b"A&amp;B &quot;Co&quot;" in response.content
+
+
+def test_the_queue_page_is_served_while_the_cache_redis_is_stopped_or_frozen(
+    alice_client, queue_of_alice, private_redis_cache, caplog
+):
+    assert alice_client.get(reverse("queue:home")).status_code == 200  # the time zone is cached in Redis
+
+    private_redis_cache.stop()
+    with caplog.at_level(logging.WARNING, logger="leadops.cache"):
+        response = alice_client.get(reverse("queue:home"))
+    assert response.status_code == 200
+    assert "cache unavailable for the queue's time zone" in caplog.text
+
+    private_redis_cache.start()
+    private_redis_cache.pause()
+    cache_failures_forget()  # ask the frozen Redis, rather than skip it after the failure above
+    assert alice_client.get(reverse("queue:home")).status_code == 200
+    private_redis_cache.resume()
