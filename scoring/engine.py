@@ -88,6 +88,7 @@ def payload_text(value) -> str | None:
 
 
 def activity_matches(rule, activity, now: dt.datetime) -> bool:
+    """Return whether the activity counts for the rule; its payload key is a top-level key of the payload."""
     if activity.kind != rule.kind or activity.occurred_at > now:
         return False
     if rule.expires_after_days is not None and not activity.occurred_at > now - dt.timedelta(

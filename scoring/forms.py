@@ -50,7 +50,12 @@ class FitRuleForm(forms.Form):
 class EngagementRuleForm(forms.Form):
     label = forms.CharField(max_length=200)
     kind = forms.ChoiceField(choices=ActivityKind.choices)
-    payload_key = forms.CharField(required=False, label="Payload key (optional)", max_length=60)
+    payload_key = forms.CharField(
+        required=False,
+        label="Payload key (optional)",
+        max_length=60,
+        help_text="A key of the activity's details, e.g. url (an API event's property) or rating (a badge scan).",
+    )
     payload_operator = forms.ChoiceField(choices=[("", "—"), *PayloadOperator.choices], required=False)
     payload_value = forms.CharField(required=False, max_length=200)
     points = forms.IntegerField(help_text="Per occurrence.")

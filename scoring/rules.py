@@ -108,6 +108,12 @@ def engagement_rule_check(rule) -> None:
     if isinstance(rule.points, bool) or not isinstance(rule.points, int):
         raise ApplicationError(f"{name}: points must be a whole number.")
     if rule.payload_key:
+        if rule.payload_key.startswith("properties."):
+            flat = rule.payload_key.removeprefix("properties.")
+            raise ApplicationError(
+                f"{name}: an event's properties sit at the top level of its activity's payload; "
+                f"use the payload key “{flat}”, not “{rule.payload_key}”."
+            )
         if rule.payload_operator not in PayloadOperator.values:
             raise ApplicationError(f"{name}: the payload condition needs “equals” or “contains”.")
         if not rule.payload_value:

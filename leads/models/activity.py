@@ -42,6 +42,7 @@ class Activity(models.Model):
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     # What recorded it when no person did: "import", "api", "nurture", "system", "demo".
     source = models.CharField(max_length=20, default="user")
+    # Flat details (an API event's properties, a badge scan's rating, ...): scoring rules test a top-level key.
     payload = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 

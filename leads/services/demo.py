@@ -24,10 +24,25 @@ from faker import Faker
 from leadops.errors import ApplicationError
 from leads.demo_accounts import DEMO_PASSWORD, DEMO_USERS
 from leads.lifecycle import Stage
-from leads.models import Activity, AssignmentRule, Campaign, CampaignKind, Lead, Profile, RuleField, SourceChannel, Team
+from leads.models import (
+    Activity,
+    AssignmentRule,
+    Campaign,
+    CampaignKind,
+    Lead,
+    Profile,
+    RuleField,
+    SizeBand,
+    SourceChannel,
+    Team,
+)
 from leads.models.activity import SALES_TOUCH_KINDS, ActivityKind
+from leads.selectors_uld import uld_active
 from leads.services.lifecycle import StageStep, leads_bulk_create_with_history
 from nurture.demo import default_tracks_ensure, demo_enrolments_seed
+from scoring.engine import lead_score_compute
+from scoring.models import ScoreDirty
+from scoring.selectors import rules_for
 
 DEMO_SOURCE = "demo"
 MAX_LEADS = 50_000
@@ -53,11 +68,6 @@ WALK: dict[str, list[tuple[str | None, float]]] = {
     Stage.NURTURE: [(None, 0.85), (Stage.MQL, 0.15)],
     Stage.DISQUALIFIED: [(None, 1.0)],
 }  # fmt: skip
-GRADE_OF_STAGE = {
-    Stage.INQUIRY: "BCCDD ", Stage.MQL: "AAB", Stage.SAL: "AAAB", Stage.SQL: "AAAB", Stage.OPPORTUNITY: "A",
-    Stage.WON: "A", Stage.LOST: "AB", Stage.NURTURE: "BCD", Stage.DISQUALIFIED: "D",
-}  # fmt: skip
-SCORE_OF_GRADE = {"A": (70, 100), "B": (50, 69), "C": (30, 49), "D": (0, 29), "": (0, 0)}
 MARKETING_KINDS = [
     (ActivityKind.WEB_VISIT, 40), (ActivityKind.EMAIL_OPEN, 20), (ActivityKind.EMAIL_CLICK, 8),
     (ActivityKind.FORM_FILL, 6), (ActivityKind.DOWNLOAD, 6), (ActivityKind.WEBINAR, 3),
@@ -108,9 +118,12 @@ def demo_seed(*, leads: int = 3000, seed: int = 42, now: dt.datetime | None = No
     reps = [users[name] for name in ("rep1", "rep2", "rep3")]
     objs, histories, plans = _leads_plan(count=leads, rng=rng, faker=faker, now=now, campaigns=campaigns, reps=reps)
     activities = _activities_plan(leads=objs, plans=plans, rng=rng, now=now)
+    _scores_set(leads=objs, activities=activities, now=now)
     created = leads_bulk_create_with_history(leads=objs, histories=histories, reason="Demo data")
     # The activities hold the lead objects, which have their ids now.
     Activity.objects.bulk_create(activities, batch_size=2000)
+    # The leads were scored from these very activities: the trigger's marks would only re-score them.
+    ScoreDirty.objects.filter(lead_id__in=[lead.pk for lead in created]).delete()
     # The nurture tracks the default ULD routes name, and some nurture leads already on their way.
     default_tracks_ensure(owner=users["marketer"])
     demo_enrolments_seed(seed=seed, now=now)
@@ -244,8 +257,6 @@ def _leads_plan(*, count, rng, faker, now, campaigns, reps):
             steps.append(
                 StageStep(to_stage=stage, at=at, by_id=by, owner_id=owner_now.pk if owner_now is not None else None)
             )
-        grade = rng.choice(GRADE_OF_STAGE[path[-1]]).strip()
-        low, high = SCORE_OF_GRADE[grade]
         title, authority = rng.choice(TITLES)
         email = None if rng.random() < 0.03 else f"{first}.{last}.{index}@{domain}".lower()
         has_deal = path[-1] in (Stage.OPPORTUNITY, Stage.WON) or (path[-1] == Stage.LOST and Stage.OPPORTUNITY in path)
@@ -258,8 +269,7 @@ def _leads_plan(*, count, rng, faker, now, campaigns, reps):
                 phone=faker.numerify("+1 ###-###-####") if email is None or rng.random() < 0.5 else "",
                 title=title, authority=authority, company_name=company, company_domain=domain,
                 website=f"https://www.{domain}", employees=employees, industry=industry, country=country,
-                region=region, source_channel=channel, campaign=campaign, grade=grade,
-                score=rng.randint(low, high),
+                region=region, source_channel=channel, campaign=campaign,
                 budget=Decimal(rng.choice([10_000, 25_000, 50_000, 100_000])) if path[-1] != Stage.INQUIRY else None,
                 timeframe=rng.choice(["", "lt_3m", "3_6m", "6_12m"]),
                 next_follow_up_at=follow_up,
@@ -272,6 +282,34 @@ def _leads_plan(*, count, rng, faker, now, campaigns, reps):
         histories.append(steps)
         plans.append(_Plan(created=created, show_day=show_day, owner_id=owner.pk if owner is not None else None))
     return objs, histories, plans
+
+
+def _scores_set(*, leads: list[Lead], activities: list[Activity], now: dt.datetime) -> None:
+    """Score the unsaved leads as the engine would at `now` under the active definition, from their activities.
+
+    So the demo's grades are the ones a re-score gives (a made-up grade moved at the first re-score).
+    """
+    version = uld_active()
+    if version is None:
+        return
+    fit_rules, engagement_rules = rules_for(version=version)
+    by_lead: dict[int, list[Activity]] = {id(lead): [] for lead in leads}
+    for activity in activities:
+        by_lead[id(activity.lead)].append(activity)
+    for lead in leads:
+        # As the bulk insert will, so a fit rule on the size band sees it.
+        if lead.employees is not None and not lead.size_band:
+            lead.size_band = SizeBand.for_employees(lead.employees)
+        result = lead_score_compute(
+            version=version,
+            fit_rules=fit_rules,
+            engagement_rules=engagement_rules,
+            lead=lead,
+            activities=by_lead[id(lead)],
+            now=now,
+        )
+        lead.score, lead.grade, lead.scored_at = result.total, result.grade, now
+        lead.score_fit, lead.score_engagement = result.fit, result.engagement
 
 
 def _cum(pairs):

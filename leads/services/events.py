@@ -299,7 +299,7 @@ def _events_process_batch(*, event_ids: list[int]) -> int:
                 recorded_by=None,
                 source="api",
                 occurred_at=event.occurred_at,
-                payload={"event": str(event.uuid), "id": event.key, "properties": event.properties},
+                payload=event_activity_payload(event),
             )
             for event in events
             if event.pk in lead_ids
@@ -315,6 +315,16 @@ def _events_process_batch(*, event_ids: list[int]) -> int:
             event.status, event.error = EventStatus.FAILED, refusals[event.pk]
     Event.objects.bulk_update(events, ["status", "error", "processed_at", "lead", "activity"], batch_size=500)
     return len(by_event)
+
+
+def event_activity_payload(event: Event) -> dict[str, Any]:
+    """Return the payload of an event's activity: its properties at the top level, then the event's ids.
+
+    An activity's payload is flat for every writer (imports, nurture, the API), since scoring rules look
+    their payload key up at the top level. `event` and `id` name the event and win over properties of
+    those names; the event row keeps its properties whole.
+    """
+    return {**event.properties, "event": str(event.uuid), "id": event.key}
 
 
 def _events_leads(*, events: list[Event]) -> tuple[dict[int, int], dict[int, str]]:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
@@ -11,6 +13,8 @@ from leads.lifecycle import Stage
 from leads.models import Activity, Campaign, Lead, StageChange
 from leads.roles import Role, has_role
 from leads.services.demo import DEMO_CAMPAIGNS, demo_seed
+from scoring.models import RescoreRun, ScoreDirty
+from scoring.services import rescore_chunk_process, rescore_run_start
 from tests.stage_logs import assert_stage_logs_follow_transitions
 
 pytestmark = pytest.mark.django_db
@@ -67,3 +71,24 @@ def test_seed_demo_refuses_an_impossible_lead_count():
     with pytest.raises(CommandError, match="between 1 and"):
         call_command("seed_demo", leads=0)
     assert not Lead.objects.exists()
+
+
+def _scores() -> dict[int, tuple]:
+    rows = Lead.objects.values_list("pk", "score", "grade", "score_fit", "score_engagement")
+    return {pk: rest for pk, *rest in rows}
+
+
+def test_seed_demo_leaves_scores_a_rescore_does_not_move():
+    now = dt.datetime(2025, 6, 2, 9, 30, tzinfo=dt.UTC)
+    demo_seed(leads=LEADS, now=now)
+    seeded = _scores()
+    assert {grade for _, grade, *_ in seeded.values()} >= {"C", "D"}
+    assert not ScoreDirty.objects.exists()
+
+    # Re-score every lead as of the seeding time: nothing may move and nobody may be qualified.
+    run = rescore_run_start(reason=RescoreRun.Reason.MANUAL, now=now)
+    for chunk_id in run.chunks.values_list("pk", flat=True):
+        rescore_chunk_process(chunk_id=chunk_id)
+    run.refresh_from_db()
+    assert (run.status, run.leads_changed, run.leads_qualified) == (RescoreRun.Status.FINISHED, 0, 0)
+    assert _scores() == seeded

@@ -25,26 +25,31 @@ def rebuilt(queue_march):
     return queue_march
 
 
-def _name(user) -> str:
-    return user.get_full_name() or user.username
+@pytest.fixture
+def named_reps(alice, bob, charlie):
+    """Give the reps fixed, distinct display names: the factory's random ones can repeat (two Thomas Fullers)."""
+    for user, first, last in ((alice, "Alice", "Archer"), (bob, "Bob", "Baker"), (charlie, "Charlie", "Clark")):
+        user.first_name, user.last_name = first, last
+        user.save(update_fields=["first_name", "last_name"])
 
 
 def _sla(line) -> tuple:
     return line.met, line.breached, line.pending, None if line.compliance is None else round(line.compliance, 3)
 
 
-def test_sla_compliance_per_rep_and_team(rebuilt, alice, bob, charlie, team_east, team_west):
+def test_sla_compliance_per_rep_and_team(rebuilt, named_reps):
     report = alignment_report(filters=MARCH, scope=EVERYONE, now=NOW)
     assert _sla(report.sla_total) == (3, 2, 1, 0.6)
-    assert {line.label: _sla(line) for line in report.sla_by_rep} == {
-        _name(alice): (2, 1, 0, 0.667),
-        _name(bob): (0, 1, 1, 0.0),
-        _name(charlie): (1, 0, 0, 1.0),
-    }
-    assert {line.label: _sla(line) for line in report.sla_by_team} == {
-        team_east.name: (2, 2, 1, 0.5),
-        team_west.name: (1, 0, 0, 1.0),
-    }
+    # Lists, not dicts keyed by label: two lines with one label must fail here, not merge.
+    assert [(line.label, _sla(line)) for line in report.sla_by_rep] == [
+        ("Alice Archer", (2, 1, 0, 0.667)),
+        ("Bob Baker", (0, 1, 1, 0.0)),
+        ("Charlie Clark", (1, 0, 0, 1.0)),
+    ]
+    assert [(line.label, _sla(line)) for line in report.sla_by_team] == [
+        ("East", (2, 2, 1, 0.5)),
+        ("West", (1, 0, 0, 1.0)),
+    ]
 
 
 def test_sla_untouched_lead_is_pending_until_due_then_breached(rebuilt, bob):
@@ -53,14 +58,14 @@ def test_sla_untouched_lead_is_pending_until_due_then_breached(rebuilt, bob):
     assert _sla(report.sla_total) == (0, 2, 0, 0.0)
 
 
-def test_sla_follows_the_uld_version_filter_and_the_readers_scope(rebuilt, alice, manager, team_east):
+def test_sla_follows_the_uld_version_filter_and_the_readers_scope(rebuilt, named_reps, alice, manager):
     v1 = rebuilt["versions"][0]
     by_v1 = ReportFilters(start=MARCH.start, end=MARCH.end, uld_version_id=v1.pk)
     assert _sla(alignment_report(filters=by_v1, scope=EVERYONE, now=NOW).sla_total) == (1, 1, 0, 0.5)
     own = alignment_report(filters=MARCH, scope=ReportScope(frozenset({alice.pk}), False), now=NOW)
-    assert [line.label for line in own.sla_by_rep] == [_name(alice)]
+    assert [line.label for line in own.sla_by_rep] == ["Alice Archer"]
     team = alignment_report(filters=MARCH, scope=ReportScope(frozenset({alice.pk, manager.pk, 0}), True), now=NOW)
-    assert [line.label for line in team.sla_by_team] == [team_east.name]
+    assert [line.label for line in team.sla_by_team] == ["East"]
 
 
 def test_touches_before_no_response_are_counted_from_activities_before_the_move(rebuilt, alice):
