@@ -11,8 +11,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import pyexpat
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -28,9 +30,7 @@ FIELD_LIMIT = csv.field_size_limit()
 # real sheets compress about 5–20×.
 MAX_ZIP_RATIO = 200
 MAX_ZIP_MEMBERS = 5000
-XML_PROLOG_SCAN = 64 * 1024
-_START_TAG = re.compile(rb"<[A-Za-z_]")
-_DOCTYPE = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
+DTD_CHECK_CHUNK = 16 * 1024
 
 
 @dataclass(frozen=True)
@@ -114,8 +114,7 @@ def xlsx_check(path: str | Path, *, max_unpacked_bytes: int) -> list[str]:
                 "allowed; split it into smaller files."
             )
         for member in members:
-            if member.filename.endswith((".xml", ".rels", ".vml")):
-                _refuse_dtd(archive, member, max_unpacked_bytes)
+            _refuse_dtd(archive, member)
         try:
             SafeET.fromstring(archive.read("[Content_Types].xml"), forbid_dtd=True)
             workbook = SafeET.fromstring(archive.read("xl/workbook.xml"), forbid_dtd=True)
@@ -127,26 +126,51 @@ def xlsx_check(path: str | Path, *, max_unpacked_bytes: int) -> list[str]:
     return sheets
 
 
-def _refuse_dtd(archive: zipfile.ZipFile, member: zipfile.ZipInfo, limit: int) -> None:
-    """Refuse a part whose prolog declares a DTD or entities (billion laughs, external entities).
+class _DtdFound(Exception):
+    pass
 
-    A DTD may only appear before the root element, so reading up to the first start tag is enough.
+
+class _RootReached(Exception):
+    pass
+
+
+def _dtd_found(*args) -> None:
+    raise _DtdFound
+
+
+def _root_reached(*args) -> None:
+    raise _RootReached
+
+
+def _refuse_dtd(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> None:
+    """Refuse a part that declares a DTD (billion laughs, quadratic blow-up, external entities).
+
+    Every part is checked, whatever its name: a sheet is wherever the relationships point (`sheet1.dat`). The
+    part goes through expat, the parser every reader here uses, so its encoding, comments and processing
+    instructions are read exactly as the readers will read them, however long the prolog. A DTD can only stand
+    before the root element, so expat stops there; a part that is not XML (an image) stops it at its first bytes.
+    A handler that raises stops expat at once, so nothing declared is ever expanded: the refusal is ours, not
+    expat's amplification limit.
     """
-    with archive.open(member) as stream:
-        head = b""
-        while len(head) < XML_PROLOG_SCAN:
-            chunk = stream.read(4096)
-            if not chunk:
-                break
-            head += chunk
-            if _DOCTYPE.search(head):
-                raise FileRefused(
-                    f"The workbook part {member.filename} declares XML entities (a billion-laughs or external-entity "
-                    "pattern); it was not opened."
-                )
-            start = _START_TAG.search(head)
-            if start:
-                return
+    parser = pyexpat.ParserCreate()
+    parser.StartDoctypeDeclHandler = _dtd_found
+    parser.EntityDeclHandler = _dtd_found
+    parser.StartElementHandler = _root_reached
+    try:
+        with archive.open(member) as stream:
+            while chunk := stream.read(DTD_CHECK_CHUNK):
+                parser.Parse(chunk, False)
+            parser.Parse(b"", True)
+    except _DtdFound:
+        raise FileRefused(
+            f"The workbook part {member.filename} declares a DTD with XML entities (a billion-laughs or "
+            "external-entity pattern); it was not opened. Save the workbook again from Excel."
+        )
+    except (_RootReached, pyexpat.ExpatError, ValueError):
+        # ValueError: an encoding expat cannot read; no parser here will read a DTD out of that part either.
+        return
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        raise FileRefused(f"The workbook cannot be read: the part {member.filename} is damaged ({exc}).")
 
 
 def _xlsx_rows(path: str | Path, sheet: str) -> Iterator[tuple[int, list[str]]]:

@@ -15,6 +15,8 @@ import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Iterator
 
+from defusedxml import ElementTree as SafeET
+
 from .xlsx_values import CellFormats, cell_value, text_of, typed, xml_text
 
 CHUNK = 1 << 20
@@ -201,7 +203,7 @@ def _rows(batch: str, counter: list[int], wrap, strings, formats) -> Iterator[tu
 
 def _cell(xml: str, row_index: int, column_index: int, wrap, strings, formats) -> tuple[tuple[int, int], str | None]:
     try:
-        holder = ET.fromstring(wrap[0] + xml + wrap[1])  # noqa: S314 - vetted by xlsx_check
+        holder = SafeET.fromstring(wrap[0] + xml + wrap[1], forbid_dtd=True)
     except ET.ParseError:
         raise NotPlain("cell")
     if len(holder) != 1:

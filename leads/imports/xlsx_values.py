@@ -115,7 +115,7 @@ def shared_strings(archive: zipfile.ZipFile) -> list[str]:
     strings: list[str] = []
     with archive.open("xl/sharedStrings.xml") as stream:
         root = None
-        for event, element in ET.iterparse(stream, events=("start", "end")):  # noqa: S314 - vetted by xlsx_check
+        for event, element in SafeET.iterparse(stream, events=("start", "end"), forbid_dtd=True):
             if root is None:
                 root = element
             elif event == "end" and _local(element.tag) == "si":

@@ -49,15 +49,22 @@ WORKBOOK_RELS = (
 )
 
 
-def xlsx_bytes(sheet_xml: bytes) -> bytes:
-    """Build a minimal workbook around one sheet's XML (inline strings, no shared strings part)."""
+def xlsx_bytes(sheet_xml: bytes, *, sheet_part: str = "worksheets/sheet1.xml", shared_strings: bytes = b"") -> bytes:
+    """Build a minimal workbook around one sheet's XML (inline strings, no shared strings part unless given).
+
+    `sheet_part` is where the sheet is stored, under xl/, as the workbook's relationships name it.
+    """
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("[Content_Types].xml", CONTENT_TYPES)
         archive.writestr("_rels/.rels", ROOT_RELS)
         archive.writestr("xl/workbook.xml", WORKBOOK)
-        archive.writestr("xl/_rels/workbook.xml.rels", WORKBOOK_RELS)
-        archive.writestr("xl/worksheets/sheet1.xml", sheet_xml)
+        archive.writestr(
+            "xl/_rels/workbook.xml.rels", WORKBOOK_RELS.replace(b"worksheets/sheet1.xml", sheet_part.encode())
+        )
+        archive.writestr(f"xl/{sheet_part}", sheet_xml)
+        if shared_strings:
+            archive.writestr("xl/sharedStrings.xml", shared_strings)
     return buffer.getvalue()
 
 

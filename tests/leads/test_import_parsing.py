@@ -11,6 +11,7 @@ from leads.imports.errors import FileRefused
 from leads.imports.mapping import header_target, headers_signature, propose_mapping
 from leads.imports.readers import xlsx_cell_text
 from leads.imports.table import table_inspect, table_rows
+from leads.imports.xlsx_stream import xlsx_stream_rows
 from tests.leads.import_files import (
     BILLION_LAUGHS,
     shared_dir,
@@ -151,6 +152,76 @@ def test_billion_laughs_workbook_is_refused(tmp_path):
     path.write_bytes(xlsx_bytes(sheet_xml([["email"], ["&lol3;"]], prolog=BILLION_LAUGHS)))
     with pytest.raises(FileRefused, match="entities"):
         table_inspect(path, filename="lol.xlsx", max_unpacked_bytes=LIMIT)
+
+
+ENTITY_SHEET_HEAD = b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+ENTITY_ROWS = (
+    b'<row r="1"><c r="A1" t="inlineStr"><is><t>email</t></is></c><c r="B1" t="inlineStr"><is><t>first name</t>'
+    b'</is></c></row><row r="2"><c r="A2" t="inlineStr"><is><t>a@example.com</t></is></c>'
+    b'<c r="B2" t="inlineStr"><is><t>&e;</t></is></c></row></sheetData></worksheet>'
+)
+ENTITY_DTD = b'<!DOCTYPE worksheet [<!ENTITY e "EXPANDED-ENTITY">]>'
+
+
+def entity_sheet(prolog: bytes, *, encoding: str = "utf-8") -> bytes:
+    declared = "UTF-16" if encoding == "utf-16-le" else encoding
+    text = (
+        f'<?xml version="1.0" encoding="{declared}"?>' + (prolog + ENTITY_SHEET_HEAD + ENTITY_ROWS).decode()
+    ).encode(encoding)
+    return (b"\xff\xfe" if encoding == "utf-16-le" else b"") + text  # a BOM and "UTF-16", as expat reads them
+
+
+@pytest.mark.parametrize(
+    "workbook",
+    [
+        pytest.param(xlsx_bytes(entity_sheet(b"<!--" + b"x" * 70_000 + b"-->" + ENTITY_DTD)), id="after-70KB-comment"),
+        pytest.param(
+            xlsx_bytes(entity_sheet(b"<?pi " + b"y" * 70_000 + b"?>" + ENTITY_DTD)), id="after-70KB-instruction"
+        ),
+        pytest.param(xlsx_bytes(entity_sheet(ENTITY_DTD), sheet_part="worksheets/sheet1.dat"), id="sheet1.dat"),
+        pytest.param(xlsx_bytes(entity_sheet(ENTITY_DTD), sheet_part="sheet.bin"), id="sheet.bin"),
+        pytest.param(xlsx_bytes(entity_sheet(ENTITY_DTD, encoding="utf-16-le")), id="utf-16"),
+        pytest.param(
+            xlsx_bytes(
+                sheet_xml([["email"], ["a@example.com"]]),
+                shared_strings=b'<?xml version="1.0"?><!--' + b"z" * 70_000 + b"-->" + ENTITY_DTD + b"<sst/>",
+            ),
+            id="shared-strings",
+        ),
+    ],
+)
+def test_a_dtd_anywhere_in_any_part_the_readers_parse_is_refused(tmp_path, workbook):
+    path = tmp_path / "entity.xlsx"
+    path.write_bytes(workbook)
+    with pytest.raises(FileRefused, match="declares a DTD"):
+        read(path)
+
+
+@pytest.mark.parametrize(
+    ("dtd", "reference"),
+    [
+        pytest.param(BILLION_LAUGHS, b"&lol3;", id="billion-laughs"),
+        pytest.param(b'<!DOCTYPE w [<!ENTITY big "' + b"x" * 50_000 + b'">]>', b"&big;" * 2_000, id="quadratic"),
+        pytest.param(b'<!DOCTYPE w [<!ENTITY e SYSTEM "file:///etc/passwd">]>', b"&e;", id="external-entity"),
+        pytest.param(b'<!DOCTYPE w SYSTEM "http://example.com/w.dtd">', b"&e;", id="external-dtd"),
+        pytest.param(b"<!DOCTYPE w [<!ENTITY % p \"<!ENTITY e 'x'>\"> %p;]>", b"&e;", id="parameter-entity"),
+    ],
+)
+def test_entity_attacks_are_refused_by_the_dtd_check_before_any_expansion(tmp_path, dtd, reference):
+    sheet = dtd.replace(b"<!DOCTYPE w", b"<!DOCTYPE worksheet") + ENTITY_SHEET_HEAD + ENTITY_ROWS
+    path = tmp_path / "attack.xlsx"
+    path.write_bytes(xlsx_bytes(b'<?xml version="1.0"?>' + sheet.replace(b"&e;", reference)))
+    # Our check, not expat's amplification limit or an undefined-entity error, is what refuses the file.
+    with pytest.raises(FileRefused, match="declares a DTD"):
+        read(path)
+
+
+def test_the_streaming_reader_parses_with_dtds_forbidden_even_without_the_check(tmp_path):
+    path = tmp_path / "entity.xlsx"
+    path.write_bytes(xlsx_bytes(entity_sheet(ENTITY_DTD)))
+    for scan in (True, False):
+        with pytest.raises(FileRefused, match="DTD"):
+            list(xlsx_stream_rows(path, "", scan=scan))
 
 
 def test_renamed_document_zip_is_refused(tmp_path):
