@@ -52,6 +52,25 @@ def iter_rows(path: str | Path, spec: ReadSpec) -> Iterator[tuple[int, list[str]
         yield from _text_rows(path, spec)
 
 
+def head_rows(path: str | Path, spec: ReadSpec) -> Iterator[tuple[int, list[str]]]:
+    """Yield the first rows of the file as `iter_rows` does, reading only as much of an XLSX as they need.
+
+    Detection and the preview run in the web request: they must not read a whole workbook (its shared strings
+    can be hundreds of MB unpacked). A text file streams, so it is read lazily as far as the caller goes.
+    """
+    if spec.kind != "xlsx":
+        yield from _text_rows(path, spec)
+        return
+    from .xlsx_stream import UnorderedSheet, xlsx_head_rows
+
+    try:
+        rows = xlsx_head_rows(path, spec.sheet)
+    except UnorderedSheet:
+        yield from _xlsx_rows_calamine(path, spec.sheet)
+        return
+    yield from rows
+
+
 def _text_rows(path: str | Path, spec: ReadSpec) -> Iterator[tuple[int, list[str]]]:
     with open(path, "rb") as raw:
         raw.seek(spec.bom_length)
@@ -222,8 +241,11 @@ _SHEET_REL = re.compile(
 )
 
 
-def xlsx_formulas(path: str | Path, sheet: str) -> dict[tuple[int, int], str]:
-    """Return {(row, column): "=formula"} for the sheet's formula cells.
+_ROW_NUMBERS = re.compile(rb'<row [^>]*?r="([0-9]+)"')
+
+
+def xlsx_formulas(path: str | Path, sheet: str, *, last_row: int | None = None) -> dict[tuple[int, int], str]:
+    """Return {(row, column): "=formula"} for the sheet's formula cells (only up to `last_row` if given).
 
     calamine gives only a formula's cached result, which exporters often leave empty; a value such as
     `=HYPERLINK(...)` typed into a cell must still come through as typed. Parts were vetted by `xlsx_check`.
@@ -242,6 +264,8 @@ def xlsx_formulas(path: str | Path, sheet: str) -> dict[tuple[int, int], str]:
                         key = (int(match.group(2)), _column_index(match.group(1).decode()))
                         found[key] = "=" + _xml_unescape(match.group(3).decode("utf-8", "replace"))
                 tail = data[-4096:]
+                if last_row is not None and any(int(n) > last_row for n in _ROW_NUMBERS.findall(chunk)):
+                    break
         return found
 
 

@@ -79,6 +79,29 @@ def scan_shared_strings(archive: zipfile.ZipFile) -> list[str]:
     return strings
 
 
+def scan_some_shared_strings(stream, wanted: set[int]) -> dict[int, str]:
+    """Return {index: text} for the wanted entries of a plain shared strings table, reading no further than the last."""
+    found: dict[int, str] = {}
+    last = max(wanted)
+    index = 0
+    batches = _batches(stream, _SST, "</si>", "</sst>")
+    _check_encoding(next(batches))
+    for batch in batches:
+        for match in _STRINGS.finditer(batch):
+            text, empty, other = match.groups()
+            if other:
+                raise NotPlain("shared string")
+            if index in wanted:
+                try:
+                    found[index] = "" if empty else text_of(text)
+                except ValueError:
+                    raise NotPlain("shared string")
+            index += 1
+            if index > last:
+                return found
+    return found
+
+
 def _batches(stream, start: re.Pattern, cut: str, end: str) -> Iterator[str]:
     """Yield the text before `start`, then the text after it in pieces ending at `cut`, until `end`."""
     decoder = codecs.getincrementaldecoder("utf-8")("strict")

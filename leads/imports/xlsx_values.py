@@ -124,6 +124,25 @@ def shared_strings(archive: zipfile.ZipFile) -> list[str]:
     return strings
 
 
+def some_shared_strings(stream, wanted: set[int]) -> dict[int, str]:
+    """Return {index: text} for the wanted entries of the shared strings table, reading no further than the last."""
+    found: dict[int, str] = {}
+    last = max(wanted)
+    index = 0
+    root = None
+    for event, element in SafeET.iterparse(stream, events=("start", "end"), forbid_dtd=True):
+        if root is None:
+            root = element
+        elif event == "end" and _local(element.tag) == "si":
+            if index in wanted:
+                found[index] = _rich_text(element)
+            index += 1
+            root.clear()
+            if index > last:
+                break
+    return found
+
+
 def _rich_text(element: ET.Element) -> str:
     """Join an <si> or <is>'s text and rich-text runs, leaving out phonetic (<rPh>) runs."""
     parts = []

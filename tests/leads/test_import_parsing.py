@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import json
+import zipfile
 
 import pytest
 
+from leads.imports import xlsx_stream
 from leads.imports.cleaning import clean_row, is_email, parse_datetime, parse_employees
 from leads.imports.errors import FileRefused
 from leads.imports.mapping import header_target, headers_signature, propose_mapping
-from leads.imports.readers import xlsx_cell_text
+from leads.imports.readers import ReadSpec, iter_rows, xlsx_cell_text
 from leads.imports.table import table_inspect, table_rows
 from leads.imports.xlsx_stream import xlsx_stream_rows
 from tests.leads.import_files import (
     BILLION_LAUGHS,
+    count_part_reads,
+    many_strings_workbook,
     shared_dir,
     sheet_xml,
     xlsx_bytes,
@@ -222,6 +226,50 @@ def test_the_streaming_reader_parses_with_dtds_forbidden_even_without_the_check(
     for scan in (True, False):
         with pytest.raises(FileRefused, match="DTD"):
             list(xlsx_stream_rows(path, "", scan=scan))
+
+
+@pytest.fixture(scope="module")
+def many_strings(tmp_path_factory):
+    """Two workbooks of 300,000 shared strings (about 9 MB unpacked): plain, and rich text (parsed by ElementTree)."""
+    folder = tmp_path_factory.mktemp("strings")
+    paths = {}
+    for rich in (False, True):
+        paths[rich] = folder / f"many-{rich}.xlsx"
+        paths[rich].write_bytes(many_strings_workbook(300_000, rich=rich))
+    return paths
+
+
+@pytest.mark.parametrize("rich", [False, True], ids=["plain", "rich"])
+def test_reading_the_header_reads_only_the_start_of_a_large_shared_strings_table(many_strings, monkeypatch, rich):
+    path = many_strings[rich]
+    with zipfile.ZipFile(path) as archive:
+        table_size = archive.getinfo("xl/sharedStrings.xml").file_size
+        sheet_size = archive.getinfo("xl/worksheets/sheet1.xml").file_size
+    reads = count_part_reads(monkeypatch)
+    table = table_inspect(path, filename=path.name, max_unpacked_bytes=LIMIT)
+    assert 0 < reads["xl/sharedStrings.xml"] < table_size / 4
+    assert reads["xl/worksheets/sheet1.xml"] < sheet_size / 4
+    assert table.headers == ["Email", "First name", "Company"]
+    assert table.has_data
+
+
+def test_header_text_stored_beyond_the_request_budget_is_refused_with_a_clear_message(tmp_path, monkeypatch):
+    path = tmp_path / "late.xlsx"
+    strings = b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">' + b"".join(
+        f"<si><t>filler {i}</t></si>".encode() for i in range(2_000)
+    )
+    strings += b"<si><t>Email</t></si></sst>"
+    sheet = (
+        b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+        b'<row r="1"><c r="A1" t="s"><v>2000</v></c></row><row r="2"><c r="A2" t="s"><v>0</v></c></row>'
+        b"</sheetData></worksheet>"
+    )
+    path.write_bytes(xlsx_bytes(sheet, shared_strings=strings))
+    monkeypatch.setattr(xlsx_stream, "HEAD_STRINGS_BUDGET", 10_000)
+    with pytest.raises(FileRefused, match="beyond the first .* of its shared strings"):
+        table_inspect(path, filename=path.name, max_unpacked_bytes=LIMIT)
+    # The whole-sheet reader (the import, in the worker) still reads it.
+    assert list(iter_rows(path, ReadSpec(kind="xlsx", sheet="Sheet1"))) == [(1, ["Email"]), (2, ["filler 0"])]
 
 
 def test_renamed_document_zip_is_refused(tmp_path):
