@@ -11,8 +11,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import pyexpat
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -28,9 +30,7 @@ FIELD_LIMIT = csv.field_size_limit()
 # real sheets compress about 5–20×.
 MAX_ZIP_RATIO = 200
 MAX_ZIP_MEMBERS = 5000
-XML_PROLOG_SCAN = 64 * 1024
-_START_TAG = re.compile(rb"<[A-Za-z_]")
-_DOCTYPE = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
+DTD_CHECK_CHUNK = 16 * 1024
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,25 @@ def iter_rows(path: str | Path, spec: ReadSpec) -> Iterator[tuple[int, list[str]
         yield from _xlsx_rows(path, spec.sheet)
     else:
         yield from _text_rows(path, spec)
+
+
+def head_rows(path: str | Path, spec: ReadSpec) -> Iterator[tuple[int, list[str]]]:
+    """Yield the first rows of the file as `iter_rows` does, reading only as much of an XLSX as they need.
+
+    Detection and the preview run in the web request: they must not read a whole workbook (its shared strings
+    can be hundreds of MB unpacked). A text file streams, so it is read lazily as far as the caller goes.
+    """
+    if spec.kind != "xlsx":
+        yield from _text_rows(path, spec)
+        return
+    from .xlsx_stream import UnorderedSheet, xlsx_head_rows
+
+    try:
+        rows = xlsx_head_rows(path, spec.sheet)
+    except UnorderedSheet:
+        yield from _xlsx_rows_calamine(path, spec.sheet)
+        return
+    yield from rows
 
 
 def _text_rows(path: str | Path, spec: ReadSpec) -> Iterator[tuple[int, list[str]]]:
@@ -114,8 +133,7 @@ def xlsx_check(path: str | Path, *, max_unpacked_bytes: int) -> list[str]:
                 "allowed; split it into smaller files."
             )
         for member in members:
-            if member.filename.endswith((".xml", ".rels", ".vml")):
-                _refuse_dtd(archive, member, max_unpacked_bytes)
+            _refuse_dtd(archive, member)
         try:
             SafeET.fromstring(archive.read("[Content_Types].xml"), forbid_dtd=True)
             workbook = SafeET.fromstring(archive.read("xl/workbook.xml"), forbid_dtd=True)
@@ -127,26 +145,51 @@ def xlsx_check(path: str | Path, *, max_unpacked_bytes: int) -> list[str]:
     return sheets
 
 
-def _refuse_dtd(archive: zipfile.ZipFile, member: zipfile.ZipInfo, limit: int) -> None:
-    """Refuse a part whose prolog declares a DTD or entities (billion laughs, external entities).
+class _DtdFound(Exception):
+    pass
 
-    A DTD may only appear before the root element, so reading up to the first start tag is enough.
+
+class _RootReached(Exception):
+    pass
+
+
+def _dtd_found(*args) -> None:
+    raise _DtdFound
+
+
+def _root_reached(*args) -> None:
+    raise _RootReached
+
+
+def _refuse_dtd(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> None:
+    """Refuse a part that declares a DTD (billion laughs, quadratic blow-up, external entities).
+
+    Every part is checked, whatever its name: a sheet is wherever the relationships point (`sheet1.dat`). The
+    part goes through expat, the parser every reader here uses, so its encoding, comments and processing
+    instructions are read exactly as the readers will read them, however long the prolog. A DTD can only stand
+    before the root element, so expat stops there; a part that is not XML (an image) stops it at its first bytes.
+    A handler that raises stops expat at once, so nothing declared is ever expanded: the refusal is ours, not
+    expat's amplification limit.
     """
-    with archive.open(member) as stream:
-        head = b""
-        while len(head) < XML_PROLOG_SCAN:
-            chunk = stream.read(4096)
-            if not chunk:
-                break
-            head += chunk
-            if _DOCTYPE.search(head):
-                raise FileRefused(
-                    f"The workbook part {member.filename} declares XML entities (a billion-laughs or external-entity "
-                    "pattern); it was not opened."
-                )
-            start = _START_TAG.search(head)
-            if start:
-                return
+    parser = pyexpat.ParserCreate()
+    parser.StartDoctypeDeclHandler = _dtd_found
+    parser.EntityDeclHandler = _dtd_found
+    parser.StartElementHandler = _root_reached
+    try:
+        with archive.open(member) as stream:
+            while chunk := stream.read(DTD_CHECK_CHUNK):
+                parser.Parse(chunk, False)
+            parser.Parse(b"", True)
+    except _DtdFound:
+        raise FileRefused(
+            f"The workbook part {member.filename} declares a DTD with XML entities (a billion-laughs or "
+            "external-entity pattern); it was not opened. Save the workbook again from Excel."
+        )
+    except (_RootReached, pyexpat.ExpatError, ValueError):
+        # ValueError: an encoding expat cannot read; no parser here will read a DTD out of that part either.
+        return
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        raise FileRefused(f"The workbook cannot be read: the part {member.filename} is damaged ({exc}).")
 
 
 def _xlsx_rows(path: str | Path, sheet: str) -> Iterator[tuple[int, list[str]]]:
@@ -198,8 +241,11 @@ _SHEET_REL = re.compile(
 )
 
 
-def xlsx_formulas(path: str | Path, sheet: str) -> dict[tuple[int, int], str]:
-    """Return {(row, column): "=formula"} for the sheet's formula cells.
+_ROW_NUMBERS = re.compile(rb'<row [^>]*?r="([0-9]+)"')
+
+
+def xlsx_formulas(path: str | Path, sheet: str, *, last_row: int | None = None) -> dict[tuple[int, int], str]:
+    """Return {(row, column): "=formula"} for the sheet's formula cells (only up to `last_row` if given).
 
     calamine gives only a formula's cached result, which exporters often leave empty; a value such as
     `=HYPERLINK(...)` typed into a cell must still come through as typed. Parts were vetted by `xlsx_check`.
@@ -218,6 +264,8 @@ def xlsx_formulas(path: str | Path, sheet: str) -> dict[tuple[int, int], str]:
                         key = (int(match.group(2)), _column_index(match.group(1).decode()))
                         found[key] = "=" + _xml_unescape(match.group(3).decode("utf-8", "replace"))
                 tail = data[-4096:]
+                if last_row is not None and any(int(n) > last_row for n in _ROW_NUMBERS.findall(chunk)):
+                    break
         return found
 
 

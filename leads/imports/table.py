@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -19,7 +20,7 @@ from .detect import (
 )
 from .errors import FileRefused
 from .mapping import header_score
-from .readers import ReadSpec, iter_rows, xlsx_check
+from .readers import ReadSpec, head_rows, iter_rows, xlsx_check
 
 HEADER_SCAN_ROWS = 30
 
@@ -31,6 +32,8 @@ class Table:
     header_line: int
     headers: list[str]
     encoding_detected_by: str = ""
+    # Whether a row with a value follows the header (known from the first rows, without reading the whole file).
+    has_data: bool = True
 
 
 def table_inspect(
@@ -72,7 +75,8 @@ def table_inspect(
         spec = ReadSpec(
             kind="text", encoding=name, bom_length=bom_length, delimiter=delimiter or detect_delimiter(text)
         )
-    head = list(itertools.islice(_non_blank(iter_rows(path, spec)), HEADER_SCAN_ROWS))
+    # One row more than the header may be on, to know whether any data follows it.
+    head = list(itertools.islice(_non_blank(head_rows(path, spec)), HEADER_SCAN_ROWS + 1))
     if not head:
         raise FileRefused(
             "The file is empty: there is no header row and no data."
@@ -80,8 +84,10 @@ def table_inspect(
             else f"The sheet {spec.sheet!r} is empty."
         )
     if header_line is None:
-        header_line = head[detect_header_row([cells for _, cells in head], score_header=header_score)][0]
-    header_cells = next((cells for line, cells in head if line == header_line), None)
+        header_line = head[
+            detect_header_row([cells for _, cells in head[:HEADER_SCAN_ROWS]], score_header=header_score)
+        ][0]
+    header_cells = next((cells for line, cells in head[:HEADER_SCAN_ROWS] if line == header_line), None)
     if header_cells is None:
         raise FileRefused(f"Row {header_line} is empty or beyond the first {HEADER_SCAN_ROWS} rows; choose another.")
     return Table(
@@ -90,14 +96,22 @@ def table_inspect(
         header_line=header_line,
         headers=unique_headers(header_cells),
         encoding_detected_by=detected_by,
+        has_data=any(line > header_line for line, _ in head),
     )
 
 
 def _likeliest_sheet(path: str | Path, sheets: list[str]) -> str:
     """Pick the sheet whose rows look most like a list of leads (a summary or empty sheet often comes first)."""
     best, best_score = sheets[0], (-1, -1)
+    if len(sheets) == 1:
+        return best
     for name in sheets:
-        head = list(itertools.islice(_non_blank(iter_rows(path, ReadSpec(kind="xlsx", sheet=name))), HEADER_SCAN_ROWS))
+        try:
+            head = list(
+                itertools.islice(_non_blank(head_rows(path, ReadSpec(kind="xlsx", sheet=name))), HEADER_SCAN_ROWS)
+            )
+        except FileRefused:
+            continue  # an unreadable sheet is not the likeliest; if it is the only one, reading it says why
         score = (max((header_score(cells) for _, cells in head), default=-1), len(head))
         if score > best_score:
             best, best_score = name, score
@@ -120,6 +134,21 @@ def table_rows(path: str | Path, table: Table) -> Iterator[tuple[int, list[str]]
     for line, cells in _non_blank(iter_rows(path, table.spec)):
         if line > table.header_line:
             yield line, cells
+
+
+def table_head_rows(path: str | Path, table: Table) -> Iterator[tuple[int, list[str]]]:
+    """Yield the data rows among the file's first rows, reading no more of the file than they need."""
+    for line, cells in _non_blank(head_rows(path, table.spec)):
+        if line > table.header_line:
+            yield line, cells
+
+
+def table_read_size(path: str | Path, table: Table) -> int:
+    """Return how many bytes reading every row takes: the file's size, or a workbook's unpacked size."""
+    if table.spec.kind != "xlsx":
+        return Path(path).stat().st_size
+    with zipfile.ZipFile(path) as archive:
+        return sum(member.file_size for member in archive.infolist())
 
 
 def _non_blank(rows: Iterator[tuple[int, list[str]]]) -> Iterator[tuple[int, list[str]]]:

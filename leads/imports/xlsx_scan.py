@@ -15,6 +15,8 @@ import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Iterator
 
+from defusedxml import ElementTree as SafeET
+
 from .xlsx_values import CellFormats, cell_value, text_of, typed, xml_text
 
 CHUNK = 1 << 20
@@ -75,6 +77,29 @@ def scan_shared_strings(archive: zipfile.ZipFile) -> list[str]:
                     except ValueError:
                         raise NotPlain("shared string")
     return strings
+
+
+def scan_some_shared_strings(stream, wanted: set[int]) -> dict[int, str]:
+    """Return {index: text} for the wanted entries of a plain shared strings table, reading no further than the last."""
+    found: dict[int, str] = {}
+    last = max(wanted)
+    index = 0
+    batches = _batches(stream, _SST, "</si>", "</sst>")
+    _check_encoding(next(batches))
+    for batch in batches:
+        for match in _STRINGS.finditer(batch):
+            text, empty, other = match.groups()
+            if other:
+                raise NotPlain("shared string")
+            if index in wanted:
+                try:
+                    found[index] = "" if empty else text_of(text)
+                except ValueError:
+                    raise NotPlain("shared string")
+            index += 1
+            if index > last:
+                return found
+    return found
 
 
 def _batches(stream, start: re.Pattern, cut: str, end: str) -> Iterator[str]:
@@ -201,7 +226,7 @@ def _rows(batch: str, counter: list[int], wrap, strings, formats) -> Iterator[tu
 
 def _cell(xml: str, row_index: int, column_index: int, wrap, strings, formats) -> tuple[tuple[int, int], str | None]:
     try:
-        holder = ET.fromstring(wrap[0] + xml + wrap[1])  # noqa: S314 - vetted by xlsx_check
+        holder = SafeET.fromstring(wrap[0] + xml + wrap[1], forbid_dtd=True)
     except ET.ParseError:
         raise NotPlain("cell")
     if len(holder) != 1:

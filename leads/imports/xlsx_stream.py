@@ -7,15 +7,17 @@ sheet's bounds, which the first row already depends on (every row is as wide as 
 starts from the first used row). Only the shared strings, which rows point into, and the styles' date flags
 stay in memory.
 
-Parts are parsed with xml.etree's C parser rather than defusedxml's: defusedxml's ElementTree parser is the
-pure-Python one (about ten times slower), and the defence it adds (refusing DTDs and entity declarations) is
-already done by `xlsx_check`, which every caller runs on every part before any reader sees the file.
+Parts the scanner does not read are parsed with defusedxml's parser with DTDs forbidden. `xlsx_check`, which every
+caller runs on every part first, already refuses a DTD; refusing it here too means no reader ever depends on that
+check having run. defusedxml's ElementTree parser is the pure-Python one (about ten times slower than xml.etree's C
+parser), a cost paid only by the parts the regular-expression scanner hands over.
 """
 
 from __future__ import annotations
 
 import marshal
 import re
+import sys
 import tempfile
 import xml.etree.ElementTree as ET
 import zipfile
@@ -24,11 +26,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from defusedxml import ElementTree as SafeET
+from defusedxml.common import DefusedXmlException
 
 from .errors import FileRefused
 from .readers import _sheet_part, xlsx_formulas
-from .xlsx_scan import NotPlain, scan_rows, scan_shared_strings
-from .xlsx_values import CellFormats, cell_value, shared_strings
+from .xlsx_scan import NotPlain, scan_rows, scan_shared_strings, scan_some_shared_strings
+from .xlsx_values import CellFormats, cell_value, shared_strings, some_shared_strings
+
+# The first rows (detection, the preview) are read in the web request: they read the sheet only down to HEAD_ROWS rows
+# holding a value, and of the shared strings only the entries those rows point to, in at most this many unpacked
+# bytes of the table. Excel and other writers number strings in the order cells first use them, so a header's are
+# among the first few; a table of millions of strings is read whole only by the import itself, in the worker.
+HEAD_ROWS = 200
+HEAD_STRINGS_BUDGET = 16 * 1024 * 1024
 
 
 class UnorderedSheet(Exception):
@@ -64,6 +74,8 @@ def xlsx_stream_rows(path: str | Path, sheet: str, *, scan: bool = True) -> Iter
                 bounds = _spool_rows(_grouped(_cells(archive, part, strings, formats)), spool)
         except ET.ParseError as exc:
             raise FileRefused(f"The workbook cannot be read: a part is not well-formed XML ({exc}).")
+        except DefusedXmlException:
+            raise FileRefused("The workbook cannot be read: a part declares a DTD or XML entities; it was not opened.")
         except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
             raise FileRefused(f"The workbook cannot be read: a part is damaged ({exc}).")
         if bounds is None:
@@ -88,6 +100,121 @@ def xlsx_stream_rows(path: str | Path, sheet: str, *, scan: bool = True) -> Iter
                 if column < width and cells[column] == "":
                     cells[column] = text
             yield line, cells
+
+
+def xlsx_head_rows(path: str | Path, sheet: str) -> list[tuple[int, list[str]]]:
+    """Return the sheet's first `HEAD_ROWS` rows holding a value, numbered as `xlsx_stream_rows` numbers them.
+
+    Only those rows of the sheet, and only the shared strings they use, are read. Rows are as wide as the widest of
+    them (the whole sheet's width would take reading all of it). Raise `UnorderedSheet` if rows go backwards.
+    """
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError):
+        raise FileRefused("The file looks like an Excel workbook but its zip structure is damaged; save it again.")
+    with archive:
+        name, part = _resolve_sheet(archive, sheet)
+        refs = _StringRefs()
+        try:
+            formats = CellFormats.read(archive)
+            try:
+                found = _first_rows(scan_rows(archive, part, refs, formats))
+            except NotPlain:
+                refs = _StringRefs()
+                found = _first_rows(_grouped(_cells(archive, part, refs, formats)))
+            strings = _some_strings(archive, refs.wanted) if refs.wanted else {}
+        except ET.ParseError as exc:
+            raise FileRefused(f"The workbook cannot be read: a part is not well-formed XML ({exc}).")
+        except DefusedXmlException:
+            raise FileRefused("The workbook cannot be read: a part declares a DTD or XML entities; it was not opened.")
+        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+            raise FileRefused(f"The workbook cannot be read: a part is damaged ({exc}).")
+    if not found:
+        return []
+    first_row = found[0][0]
+    width = max(max(cells) for _, cells in found) + 1
+    last_line = first_row + 1 + found[-1][0]
+    by_line: dict[int, list[str]] = {}
+    for row, cells in found:
+        line = first_row + 1 + row
+        by_line[line] = [""] * width
+        for column, value in cells.items():
+            by_line[line][column] = strings_resolve(value, strings)
+    for (line, column), text in xlsx_formulas(path, name, last_row=last_line).items():
+        if first_row < line <= last_line and column < width:
+            cells = by_line.setdefault(line, [""] * width)
+            if cells[column] == "":
+                cells[column] = text
+    return sorted(by_line.items())
+
+
+class _StringRef(int):
+    """A cell's index into the shared strings, kept until the strings the first rows use are read."""
+
+
+class _StringRefs:
+    """Stands in for the shared strings table while the first rows are read, noting each entry they use."""
+
+    def __init__(self) -> None:
+        self.wanted: set[int] = set()
+
+    def __len__(self) -> int:
+        return sys.maxsize
+
+    def __getitem__(self, index: int) -> _StringRef:
+        self.wanted.add(index)
+        return _StringRef(index)
+
+
+def strings_resolve(value: str | _StringRef, strings: dict[int, str]) -> str:
+    if not isinstance(value, _StringRef):
+        return value
+    if value not in strings:
+        raise FileRefused("The workbook cannot be read: a cell points past the end of the shared strings.")
+    return strings[value]
+
+
+def _first_rows(found: Iterator[tuple[int, dict[int, str]]]) -> list[tuple[int, dict[int, str]]]:
+    rows: list[tuple[int, dict[int, str]]] = []
+    for row, cells in found:
+        if rows and row == rows[-1][0]:
+            rows[-1][1].update(cells)
+            continue
+        if rows and row < rows[-1][0]:
+            raise UnorderedSheet(f"row {row + 1} comes after row {rows[-1][0] + 1}")
+        if len(rows) == HEAD_ROWS:
+            break
+        rows.append((row, dict(cells)))
+    return rows
+
+
+class _Budgeted:
+    """A part's stream that refuses to give more than `budget` unpacked bytes."""
+
+    def __init__(self, stream, budget: int) -> None:
+        self._stream, self._left = stream, budget
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(self._left + 1 if size < 0 else min(size, self._left + 1))
+        self._left -= len(data)
+        if self._left < 0:
+            raise FileRefused(
+                "The workbook stores the text of its first rows beyond the first "
+                f"{HEAD_STRINGS_BUDGET // (1024 * 1024)} MB of its shared strings, so they cannot be shown here. Open "
+                "it in Excel and save it again (which puts them first), or save the sheet as CSV."
+            )
+        return data
+
+
+def _some_strings(archive: zipfile.ZipFile, wanted: set[int]) -> dict[int, str]:
+    if "xl/sharedStrings.xml" not in archive.NameToInfo:
+        return {}
+    try:
+        with archive.open("xl/sharedStrings.xml") as stream:
+            return scan_some_shared_strings(_Budgeted(stream, HEAD_STRINGS_BUDGET), wanted)
+    except NotPlain:
+        with archive.open("xl/sharedStrings.xml") as stream:
+            return some_shared_strings(_Budgeted(stream, HEAD_STRINGS_BUDGET), wanted)
 
 
 def _resolve_sheet(archive: zipfile.ZipFile, sheet: str) -> tuple[str, str]:
@@ -157,7 +284,7 @@ _REF = re.compile(r"([A-Z]+)([0-9]+)")
 def _cells(archive, part, strings, formats) -> Iterator[tuple[int, int, str]]:
     """Yield (row index, column index, text) for every cell calamine counts as used, in file order."""
     with archive.open(part) as stream:
-        context = ET.iterparse(stream, events=("start", "end"))  # noqa: S314 - vetted by xlsx_check (module docstring)
+        context = SafeET.iterparse(stream, events=("start", "end"), forbid_dtd=True)
         local: dict[str, str] = {}
         row_index = col_index = 0
         sheet_data = None

@@ -115,13 +115,32 @@ def shared_strings(archive: zipfile.ZipFile) -> list[str]:
     strings: list[str] = []
     with archive.open("xl/sharedStrings.xml") as stream:
         root = None
-        for event, element in ET.iterparse(stream, events=("start", "end")):  # noqa: S314 - vetted by xlsx_check
+        for event, element in SafeET.iterparse(stream, events=("start", "end"), forbid_dtd=True):
             if root is None:
                 root = element
             elif event == "end" and _local(element.tag) == "si":
                 strings.append(_rich_text(element))
                 root.clear()
     return strings
+
+
+def some_shared_strings(stream, wanted: set[int]) -> dict[int, str]:
+    """Return {index: text} for the wanted entries of the shared strings table, reading no further than the last."""
+    found: dict[int, str] = {}
+    last = max(wanted)
+    index = 0
+    root = None
+    for event, element in SafeET.iterparse(stream, events=("start", "end"), forbid_dtd=True):
+        if root is None:
+            root = element
+        elif event == "end" and _local(element.tag) == "si":
+            if index in wanted:
+                found[index] = _rich_text(element)
+            index += 1
+            root.clear()
+            if index > last:
+                break
+    return found
 
 
 def _rich_text(element: ET.Element) -> str:

@@ -49,15 +49,22 @@ WORKBOOK_RELS = (
 )
 
 
-def xlsx_bytes(sheet_xml: bytes) -> bytes:
-    """Build a minimal workbook around one sheet's XML (inline strings, no shared strings part)."""
+def xlsx_bytes(sheet_xml: bytes, *, sheet_part: str = "worksheets/sheet1.xml", shared_strings: bytes = b"") -> bytes:
+    """Build a minimal workbook around one sheet's XML (inline strings, no shared strings part unless given).
+
+    `sheet_part` is where the sheet is stored, under xl/, as the workbook's relationships name it.
+    """
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("[Content_Types].xml", CONTENT_TYPES)
         archive.writestr("_rels/.rels", ROOT_RELS)
         archive.writestr("xl/workbook.xml", WORKBOOK)
-        archive.writestr("xl/_rels/workbook.xml.rels", WORKBOOK_RELS)
-        archive.writestr("xl/worksheets/sheet1.xml", sheet_xml)
+        archive.writestr(
+            "xl/_rels/workbook.xml.rels", WORKBOOK_RELS.replace(b"worksheets/sheet1.xml", sheet_part.encode())
+        )
+        archive.writestr(f"xl/{sheet_part}", sheet_xml)
+        if shared_strings:
+            archive.writestr("xl/sharedStrings.xml", shared_strings)
     return buffer.getvalue()
 
 
@@ -95,3 +102,42 @@ BILLION_LAUGHS = (
     b'<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'
     b'<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>'
 )
+
+
+def many_strings_workbook(count: int, *, rich: bool = False) -> bytes:
+    """A workbook of `count` distinct shared strings, three to a row below an Email/First name/Company header.
+
+    With `rich`, every entry is a rich-text run, which the regular-expression scanner leaves to ElementTree.
+    """
+    entry = "<si><r><t>{}</t></r></si>" if rich else "<si><t>{}</t></si>"
+    header = ["Email", "First name", "Company"]
+    texts = header + [f"lead{i}@example.com" if i % 3 == 0 else f"Name {i}" for i in range(count - len(header))]
+    strings = (
+        '<?xml version="1.0" encoding="UTF-8"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+        f'count="{count}" uniqueCount="{count}">' + "".join(entry.format(text) for text in texts) + "</sst>"
+    ).encode()
+    rows = []
+    for r in range(count // 3):
+        cells = "".join(f'<c r="{"ABC"[c]}{r + 1}" t="s"><v>{3 * r + c}</v></c>' for c in range(3))
+        rows.append(f'<row r="{r + 1}">{cells}</row>')
+    sheet = (
+        '<?xml version="1.0" encoding="UTF-8"?><worksheet '
+        'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+        + "".join(rows)
+        + "</sheetData></worksheet>"
+    ).encode()
+    return xlsx_bytes(sheet, shared_strings=strings)
+
+
+def count_part_reads(monkeypatch) -> dict[str, int]:
+    """Count the unpacked bytes read from each workbook part from now on, by part name."""
+    counts: dict[str, int] = {}
+    read = zipfile.ZipExtFile.read
+
+    def counting(self, n=-1):
+        data = read(self, n)
+        counts[self.name] = counts.get(self.name, 0) + len(data)
+        return data
+
+    monkeypatch.setattr(zipfile.ZipExtFile, "read", counting)
+    return counts

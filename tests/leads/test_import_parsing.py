@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import json
+import zipfile
 
 import pytest
 
+from leads.imports import xlsx_stream
 from leads.imports.cleaning import clean_row, is_email, parse_datetime, parse_employees
 from leads.imports.errors import FileRefused
 from leads.imports.mapping import header_target, headers_signature, propose_mapping
-from leads.imports.readers import xlsx_cell_text
+from leads.imports.readers import ReadSpec, iter_rows, xlsx_cell_text
 from leads.imports.table import table_inspect, table_rows
+from leads.imports.xlsx_stream import xlsx_stream_rows
 from tests.leads.import_files import (
     BILLION_LAUGHS,
+    count_part_reads,
+    many_strings_workbook,
     shared_dir,
     sheet_xml,
     xlsx_bytes,
@@ -151,6 +156,120 @@ def test_billion_laughs_workbook_is_refused(tmp_path):
     path.write_bytes(xlsx_bytes(sheet_xml([["email"], ["&lol3;"]], prolog=BILLION_LAUGHS)))
     with pytest.raises(FileRefused, match="entities"):
         table_inspect(path, filename="lol.xlsx", max_unpacked_bytes=LIMIT)
+
+
+ENTITY_SHEET_HEAD = b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+ENTITY_ROWS = (
+    b'<row r="1"><c r="A1" t="inlineStr"><is><t>email</t></is></c><c r="B1" t="inlineStr"><is><t>first name</t>'
+    b'</is></c></row><row r="2"><c r="A2" t="inlineStr"><is><t>a@example.com</t></is></c>'
+    b'<c r="B2" t="inlineStr"><is><t>&e;</t></is></c></row></sheetData></worksheet>'
+)
+ENTITY_DTD = b'<!DOCTYPE worksheet [<!ENTITY e "EXPANDED-ENTITY">]>'
+
+
+def entity_sheet(prolog: bytes, *, encoding: str = "utf-8") -> bytes:
+    declared = "UTF-16" if encoding == "utf-16-le" else encoding
+    text = (
+        f'<?xml version="1.0" encoding="{declared}"?>' + (prolog + ENTITY_SHEET_HEAD + ENTITY_ROWS).decode()
+    ).encode(encoding)
+    return (b"\xff\xfe" if encoding == "utf-16-le" else b"") + text  # a BOM and "UTF-16", as expat reads them
+
+
+@pytest.mark.parametrize(
+    "workbook",
+    [
+        pytest.param(xlsx_bytes(entity_sheet(b"<!--" + b"x" * 70_000 + b"-->" + ENTITY_DTD)), id="after-70KB-comment"),
+        pytest.param(
+            xlsx_bytes(entity_sheet(b"<?pi " + b"y" * 70_000 + b"?>" + ENTITY_DTD)), id="after-70KB-instruction"
+        ),
+        pytest.param(xlsx_bytes(entity_sheet(ENTITY_DTD), sheet_part="worksheets/sheet1.dat"), id="sheet1.dat"),
+        pytest.param(xlsx_bytes(entity_sheet(ENTITY_DTD), sheet_part="sheet.bin"), id="sheet.bin"),
+        pytest.param(xlsx_bytes(entity_sheet(ENTITY_DTD, encoding="utf-16-le")), id="utf-16"),
+        pytest.param(
+            xlsx_bytes(
+                sheet_xml([["email"], ["a@example.com"]]),
+                shared_strings=b'<?xml version="1.0"?><!--' + b"z" * 70_000 + b"-->" + ENTITY_DTD + b"<sst/>",
+            ),
+            id="shared-strings",
+        ),
+    ],
+)
+def test_a_dtd_anywhere_in_any_part_the_readers_parse_is_refused(tmp_path, workbook):
+    path = tmp_path / "entity.xlsx"
+    path.write_bytes(workbook)
+    with pytest.raises(FileRefused, match="declares a DTD"):
+        read(path)
+
+
+@pytest.mark.parametrize(
+    ("dtd", "reference"),
+    [
+        pytest.param(BILLION_LAUGHS, b"&lol3;", id="billion-laughs"),
+        pytest.param(b'<!DOCTYPE w [<!ENTITY big "' + b"x" * 50_000 + b'">]>', b"&big;" * 2_000, id="quadratic"),
+        pytest.param(b'<!DOCTYPE w [<!ENTITY e SYSTEM "file:///etc/passwd">]>', b"&e;", id="external-entity"),
+        pytest.param(b'<!DOCTYPE w SYSTEM "http://example.com/w.dtd">', b"&e;", id="external-dtd"),
+        pytest.param(b"<!DOCTYPE w [<!ENTITY % p \"<!ENTITY e 'x'>\"> %p;]>", b"&e;", id="parameter-entity"),
+    ],
+)
+def test_entity_attacks_are_refused_by_the_dtd_check_before_any_expansion(tmp_path, dtd, reference):
+    sheet = dtd.replace(b"<!DOCTYPE w", b"<!DOCTYPE worksheet") + ENTITY_SHEET_HEAD + ENTITY_ROWS
+    path = tmp_path / "attack.xlsx"
+    path.write_bytes(xlsx_bytes(b'<?xml version="1.0"?>' + sheet.replace(b"&e;", reference)))
+    # Our check, not expat's amplification limit or an undefined-entity error, is what refuses the file.
+    with pytest.raises(FileRefused, match="declares a DTD"):
+        read(path)
+
+
+def test_the_streaming_reader_parses_with_dtds_forbidden_even_without_the_check(tmp_path):
+    path = tmp_path / "entity.xlsx"
+    path.write_bytes(xlsx_bytes(entity_sheet(ENTITY_DTD)))
+    for scan in (True, False):
+        with pytest.raises(FileRefused, match="DTD"):
+            list(xlsx_stream_rows(path, "", scan=scan))
+
+
+@pytest.fixture(scope="module")
+def many_strings(tmp_path_factory):
+    """Two workbooks of 300,000 shared strings (about 9 MB unpacked): plain, and rich text (parsed by ElementTree)."""
+    folder = tmp_path_factory.mktemp("strings")
+    paths = {}
+    for rich in (False, True):
+        paths[rich] = folder / f"many-{rich}.xlsx"
+        paths[rich].write_bytes(many_strings_workbook(300_000, rich=rich))
+    return paths
+
+
+@pytest.mark.parametrize("rich", [False, True], ids=["plain", "rich"])
+def test_reading_the_header_reads_only_the_start_of_a_large_shared_strings_table(many_strings, monkeypatch, rich):
+    path = many_strings[rich]
+    with zipfile.ZipFile(path) as archive:
+        table_size = archive.getinfo("xl/sharedStrings.xml").file_size
+        sheet_size = archive.getinfo("xl/worksheets/sheet1.xml").file_size
+    reads = count_part_reads(monkeypatch)
+    table = table_inspect(path, filename=path.name, max_unpacked_bytes=LIMIT)
+    assert 0 < reads["xl/sharedStrings.xml"] < table_size / 4
+    assert reads["xl/worksheets/sheet1.xml"] < sheet_size / 4
+    assert table.headers == ["Email", "First name", "Company"]
+    assert table.has_data
+
+
+def test_header_text_stored_beyond_the_request_budget_is_refused_with_a_clear_message(tmp_path, monkeypatch):
+    path = tmp_path / "late.xlsx"
+    strings = b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">' + b"".join(
+        f"<si><t>filler {i}</t></si>".encode() for i in range(2_000)
+    )
+    strings += b"<si><t>Email</t></si></sst>"
+    sheet = (
+        b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+        b'<row r="1"><c r="A1" t="s"><v>2000</v></c></row><row r="2"><c r="A2" t="s"><v>0</v></c></row>'
+        b"</sheetData></worksheet>"
+    )
+    path.write_bytes(xlsx_bytes(sheet, shared_strings=strings))
+    monkeypatch.setattr(xlsx_stream, "HEAD_STRINGS_BUDGET", 10_000)
+    with pytest.raises(FileRefused, match="beyond the first .* of its shared strings"):
+        table_inspect(path, filename=path.name, max_unpacked_bytes=LIMIT)
+    # The whole-sheet reader (the import, in the worker) still reads it.
+    assert list(iter_rows(path, ReadSpec(kind="xlsx", sheet="Sheet1"))) == [(1, ["Email"]), (2, ["filler 0"])]
 
 
 def test_renamed_document_zip_is_refused(tmp_path):

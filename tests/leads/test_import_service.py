@@ -38,7 +38,7 @@ from leads.services.imports import (
 )
 from leads.services.imports import run as service_run
 from tests.factories import CampaignFactory, LeadFactory
-from tests.leads.import_files import shared_dir
+from tests.leads.import_files import count_part_reads, many_strings_workbook, shared_dir
 
 pytestmark = pytest.mark.django_db
 SHARED = shared_dir()
@@ -468,3 +468,25 @@ def test_chunk_pause_waits_between_committed_chunks_only_when_configured(
     job = import_job_run(job_id=job.pk)
     assert job.status == ImportStatus.DONE and job.created_count == 6
     assert slept == pauses  # one pause after each of the three chunks, none when unset
+
+
+def test_uploading_and_previewing_a_large_workbook_leaves_its_shared_strings_to_the_worker(
+    marketer, campaign, monkeypatch
+):
+    content = many_strings_workbook(300_000)
+    reads = count_part_reads(monkeypatch)
+    job = import_job_create(by=marketer, upload=upload(content, "big.xlsx"), campaign=campaign)
+    preview = import_job_preview(job=job)
+    table_size = 9_089_019  # unpacked bytes of xl/sharedStrings.xml
+    assert 0 < reads["xl/sharedStrings.xml"] < table_size / 4
+    assert job.headers == ["Email", "First name", "Company"]
+    # Too large to count in a request: the first rows are shown, the totals are left to the import.
+    assert preview.total is None
+    assert [item.line for item in preview.rows] == list(range(2, 22))
+    assert preview.rows[0].cells == ["lead0@example.com", "Name 1", "Name 2"]
+
+
+def test_a_small_file_is_still_counted_whole_in_the_preview(marketer, campaign):
+    job = import_job_create(by=marketer, upload=upload(many_strings_workbook(3 * 40), "small.xlsx"), campaign=campaign)
+    preview = import_job_preview(job=job)
+    assert (preview.total, preview.new, len(preview.rows)) == (39, 39, 20)

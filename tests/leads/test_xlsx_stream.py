@@ -11,7 +11,7 @@ import xlsxwriter
 
 from leads.imports.errors import FileRefused
 from leads.imports.readers import ReadSpec, _xlsx_rows_calamine, iter_rows, xlsx_sheet_names
-from leads.imports.xlsx_stream import UnorderedSheet, xlsx_stream_rows
+from leads.imports.xlsx_stream import HEAD_ROWS, UnorderedSheet, xlsx_head_rows, xlsx_stream_rows
 from tests.leads.import_files import CONTENT_TYPES, ROOT_RELS, WORKBOOK_RELS, shared_dir
 
 SHIPPED = sorted(shared_dir().rglob("*.xlsx"))
@@ -30,6 +30,28 @@ def assert_same_rows(path: Path) -> None:
             continue
         assert list(xlsx_stream_rows(path, sheet)) == expected, sheet
         assert list(xlsx_stream_rows(path, sheet, scan=False)) == expected, sheet
+        assert_first_rows_match(path, sheet, expected)
+
+
+def assert_first_rows_match(path: Path, sheet: str, expected: list[tuple[int, list[str]]]) -> None:
+    """The first rows read alone are the whole reader's rows, as wide as the widest of them (all, in a short sheet)."""
+    try:
+        head = xlsx_head_rows(path, sheet)
+    except UnorderedSheet:
+        return
+    whole = dict(expected)
+    width = len(expected[0][1]) if expected else 0
+    if head:
+        for line, cells in head:
+            assert cells + [""] * (width - len(cells)) == whole[line], (sheet, line)
+        last = head[-1][0]
+        shown = {line for line, _ in head}
+        assert [n for n, c in expected if n <= last and any(c) and n not in shown] == [], sheet
+        if len(head) < HEAD_ROWS:
+            assert all(len(cells) == width for _, cells in head), sheet
+            assert [n for n, c in expected if n > last and any(c)] == [], sheet
+    else:
+        assert not any(any(cells) for _, cells in expected), sheet
 
 
 def test_the_shared_corpora_are_found():

@@ -14,7 +14,7 @@ from django.db import transaction
 from leadops.errors import ApplicationError
 from leads.imports.mapping import mapping_problems, propose_mapping
 from leads.imports.readers import ReadSpec
-from leads.imports.table import Table, table_inspect, table_rows
+from leads.imports.table import Table, table_inspect
 from leads.models import (
     Campaign,
     CampaignKind,
@@ -117,7 +117,7 @@ def import_job_create(
                     raise ApplicationError(f"{name!r} is larger than the {limit / 1e6:,.0f} MB limit.")
                 out.write(chunk)
         table = table_inspect(path, filename=name, max_unpacked_bytes=_max_unpacked())
-        if next(table_rows(path, table), None) is None:
+        if not table.has_data:
             raise ApplicationError(
                 f"{name!r} has a header row (line {table.header_line}) but no data rows below it.", code="empty"
             )
