@@ -10,12 +10,12 @@ from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import permissions, serializers, status
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from leadops.errors import ApplicationError
+from leads.api.parsers import JSONParser
 from leads.models import EventType
 from leads.roles import Role, has_role, is_admin
 from leads.services.events import EventInput, event_scope, events_record

@@ -191,3 +191,11 @@ def test_score_explanation_lists_the_contributions(as_user, alice, alices_lead):
 
 def test_a_huge_id_is_404_not_a_database_error(as_user, marketer):
     assert as_user(marketer).get(f"/api/leads/{2**70}/").status_code == 404
+
+
+def test_deeply_nested_json_body_is_refused_with_400(as_user, marketer):
+    body = "[" * 1000 + "]" * 1000
+    response = as_user(marketer).post(url("lead_list"), data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert "nested more than 32 levels" in response.json()["detail"]
+    assert not Lead.objects.exists()

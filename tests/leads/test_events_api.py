@@ -155,6 +155,16 @@ def test_a_body_of_the_wrong_shape_is_a_400_with_a_message(api, body, message):
     assert message in response.content.decode()
 
 
+@pytest.mark.parametrize("depth", [100, 1000])
+def test_deeply_nested_event_properties_are_refused_with_400(api, depth):
+    properties = '{"a":' * depth + "1" + "}" * depth
+    body = '{"id": "deep", "type": "web_visit", "email": "a@example.com", "properties": ' + properties + "}"
+    response = post(api, body)
+    assert response.status_code == 400
+    assert "nested more than 32 levels" in response.json()["detail"]
+    assert not Event.objects.exists()
+
+
 def test_a_batch_over_500_events_is_refused(api):
     events = [{"id": str(i), "type": "web_visit", "email": f"p{i}@example.com"} for i in range(501)]
     response = post(api, {"events": events})
