@@ -165,6 +165,27 @@ def test_deeply_nested_event_properties_are_refused_with_400(api, depth):
     assert not Event.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("properties", "message"),
+    [
+        ({"note": "a\u0000b"}, "NUL character"),
+        ({"a\u0000b": 1}, "NUL character"),
+        ({"note": "\ud800"}, "unpaired surrogate"),
+        ({"list": [{"deep": ["ok", "\udfff"]}]}, "unpaired surrogate"),
+        ({"\ud800": 1}, "unpaired surrogate"),
+    ],
+)
+def test_event_properties_with_a_nul_or_a_lone_surrogate_are_refused_naming_the_event(api, properties, message):
+    ok = {"id": "ok", "type": "web_visit", "email": "ok@example.com", "properties": {"emoji": "\U0001f600"}}
+    bad = {"id": "bad", "type": "web_visit", "email": "a@example.com", "properties": properties}
+    response = post(api, {"events": [ok, bad]})
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert "events[1].properties" in body["detail"] and "nothing was stored" in body["detail"]
+    assert message in " ".join(body["errors"]["events[1]"]["properties"])
+    assert not Event.objects.exists()
+
+
 def test_a_batch_over_500_events_is_refused(api):
     events = [{"id": str(i), "type": "web_visit", "email": f"p{i}@example.com"} for i in range(501)]
     response = post(api, {"events": events})
