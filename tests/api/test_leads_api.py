@@ -199,3 +199,11 @@ def test_deeply_nested_json_body_is_refused_with_400(as_user, marketer):
     assert response.status_code == 400
     assert "nested more than 32 levels" in response.json()["detail"]
     assert not Lead.objects.exists()
+
+
+def test_an_unknown_field_named_with_a_lone_surrogate_is_refused_with_400(as_user, marketer):
+    body = '{"email": "new@example.com", "\\ud800": 1}'
+    response = as_user(marketer).post(url("lead_list"), data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert "There is no such writable field." in response.json()["detail"]
+    assert not Lead.objects.exists()

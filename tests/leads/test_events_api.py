@@ -186,6 +186,20 @@ def test_event_properties_with_a_nul_or_a_lone_surrogate_are_refused_naming_the_
     assert not Event.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("event", "field"),
+    [
+        ({"id": "1", "type": "\ud800", "email": "a@example.com"}, "type"),
+        ({"id": "1", "type": "web_visit", "email": "a@example.com", "\ud800": 1}, "non_field_errors"),
+    ],
+)
+def test_a_lone_surrogate_echoed_in_an_error_message_is_a_400_not_a_500(api, event, field):
+    response = post(api, event)
+    assert response.status_code == 400
+    assert "\\ud800" in response.content.decode()  # escaped in the JSON, not raw
+    assert field in response.json()["errors"]["events[0]"]
+
+
 def test_a_batch_over_500_events_is_refused(api):
     events = [{"id": str(i), "type": "web_visit", "email": f"p{i}@example.com"} for i in range(501)]
     response = post(api, {"events": events})
