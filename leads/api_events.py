@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import permissions, serializers, status
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from leadops.errors import ApplicationError
+from leads.api.parsers import JSONParser
 from leads.models import EventType
 from leads.roles import Role, has_role, is_admin
 from leads.services.events import EventInput, event_scope, events_record
@@ -31,6 +32,45 @@ class CanSendEvents(permissions.BasePermission):
 
     def has_permission(self, request, view) -> bool:
         return bool(is_admin(request.user) or has_role(request.user, Role.MARKETING))
+
+
+# PostgreSQL's jsonb cannot hold U+0000, and UTF-8 cannot encode a surrogate that is not half of a pair
+# (JSON's "\\ud800" escape parses to one): both would fail when stored, so they are refused up front.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def text_problem(value: Any, *, name: str) -> str | None:
+    """Return why a string (key or value) inside `value` cannot be stored, naming where it is; else None."""
+    stack: list[tuple[Any, tuple]] = [(value, ())]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, dict):
+            for key, child in item.items():
+                if isinstance(key, str) and (problem := _string_problem(key)):
+                    return f"{_where(name, (*path, key))} (the key) {problem}"
+                stack.append((child, (*path, key)))
+        elif isinstance(item, list):
+            stack.extend((child, (*path, index)) for index, child in enumerate(item))
+        elif isinstance(item, str) and (problem := _string_problem(item)):
+            return f"{_where(name, path)} {problem}"
+    return None
+
+
+def _string_problem(text: str) -> str | None:
+    if "\x00" in text:
+        return "holds a NUL character (\\u0000), which cannot be stored; remove it."
+    found = _SURROGATE.search(text)
+    if found:
+        return (
+            f"holds an unpaired surrogate (\\u{ord(found.group()):04x}), which is not valid Unicode text; "
+            "send the character it was meant to be."
+        )
+    return None
+
+
+def _where(name: str, path: tuple) -> str:
+    # Keys are written as JSON strings, escaped: a raw surrogate in the message would break the response.
+    return name + "".join(f"[{json.dumps(step) if isinstance(step, str) else step}]" for step in path)
 
 
 class EventSerializer(serializers.Serializer):
@@ -70,6 +110,9 @@ class EventSerializer(serializers.Serializer):
         return value
 
     def validate_properties(self, value: dict) -> dict:
+        problem = text_problem(value, name="properties")
+        if problem:
+            raise serializers.ValidationError(problem)
         if len(json.dumps(value, default=str)) > MAX_PROPERTIES_BYTES:
             raise serializers.ValidationError("properties is larger than 16 KiB.")
         return value
@@ -159,6 +202,10 @@ def parse_events(body: Any, *, idempotency_key: str) -> tuple[list[EventInput] |
             )
     if errors:
         first = next(iter(errors))
+        # Name the field too (events[3].properties) when the first invalid event says which one is wrong.
+        field = next((name for name in errors[first] if name != "non_field_errors"), None)
+        if isinstance(errors[first], dict) and field:
+            first = f"{first}.{field}"
         return None, _error(f"{len(errors)} event(s) are invalid, first {first}; nothing was stored.", errors=errors)
     return events, None
 

@@ -230,6 +230,17 @@ REST_FRAMEWORK = {
         "rest_framework.permissions.IsAuthenticated",
         "leads.api.permissions.TokenHasScope",
     ],
+    # DRF's parsers, with a JSON parser that answers 400 to bodies nested too deeply to walk safely.
+    "DEFAULT_PARSER_CLASSES": [
+        "leads.api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    # DRF's renderers, with a JSON renderer that can quote a lone surrogate of the request in a 400.
+    "DEFAULT_RENDERER_CLASSES": [
+        "leads.api.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
     "DEFAULT_THROTTLE_CLASSES": ["leads.api.throttling.APITokenRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         # Requests per token (personal / integration); e.g. "600/min", "20000/hour".

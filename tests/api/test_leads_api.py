@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from leads.imports.cleaning import clean_row
 from leads.lifecycle import Stage
 from leads.models import Activity, AssignmentLog, Lead
 from scoring.models import ScoreDirty
@@ -191,3 +192,53 @@ def test_score_explanation_lists_the_contributions(as_user, alice, alices_lead):
 
 def test_a_huge_id_is_404_not_a_database_error(as_user, marketer):
     assert as_user(marketer).get(f"/api/leads/{2**70}/").status_code == 404
+
+
+def test_deeply_nested_json_body_is_refused_with_400(as_user, marketer):
+    body = "[" * 1000 + "]" * 1000
+    response = as_user(marketer).post(url("lead_list"), data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert "nested more than 32 levels" in response.json()["detail"]
+    assert not Lead.objects.exists()
+
+
+def test_an_unknown_field_named_with_a_lone_surrogate_is_refused_with_400(as_user, marketer):
+    body = '{"email": "new@example.com", "\\ud800": 1}'
+    response = as_user(marketer).post(url("lead_list"), data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert "There is no such writable field." in response.json()["detail"]
+    assert not Lead.objects.exists()
+
+
+# Leading and trailing whitespace of every kind: ASCII, no-break space, paragraph separator, ideographic.
+PADDED = "\u2029 \u00a0Ada\t\u3000\u2029"
+
+
+def imported(field, value):
+    """Return what an import keeps of `value` in the column mapped to `field`."""
+    row = clean_row(
+        line=2,
+        cells=["ada@example.com", value],
+        mapping={0: "email", 1: field},
+        headers=["Email", field],
+        keep_extra=False,
+    )
+    return row.fields[field]
+
+
+@pytest.mark.parametrize("field", ["first_name", "last_name", "title", "company_name", "industry", "country", "region"])
+def test_the_api_stores_text_exactly_as_sent_as_the_import_does(as_user, marketer, field):
+    client = as_user(marketer)
+    created = client.post(url("lead_list"), {"email": "ada@example.com", field: PADDED}, format="json")
+    assert created.status_code == 201, created.content
+    assert created.json()[field] == PADDED == imported(field, PADDED)
+    patched = client.patch(url("lead_detail", created.json()["id"]), {field: f"{PADDED}!"}, format="json")
+    assert patched.status_code == 200, patched.content
+    assert getattr(Lead.objects.get(), field) == f"{PADDED}!"
+
+
+@pytest.mark.parametrize("field", ["phone", "website"])
+def test_the_api_trims_phone_and_website_as_the_import_does(as_user, marketer, field):
+    response = as_user(marketer).post(url("lead_list"), {"email": "ada@example.com", field: PADDED}, format="json")
+    assert response.status_code == 201, response.content
+    assert getattr(Lead.objects.get(), field) == "Ada" == imported(field, PADDED)

@@ -155,6 +155,51 @@ def test_a_body_of_the_wrong_shape_is_a_400_with_a_message(api, body, message):
     assert message in response.content.decode()
 
 
+@pytest.mark.parametrize("depth", [100, 1000])
+def test_deeply_nested_event_properties_are_refused_with_400(api, depth):
+    properties = '{"a":' * depth + "1" + "}" * depth
+    body = '{"id": "deep", "type": "web_visit", "email": "a@example.com", "properties": ' + properties + "}"
+    response = post(api, body)
+    assert response.status_code == 400
+    assert "nested more than 32 levels" in response.json()["detail"]
+    assert not Event.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("properties", "message"),
+    [
+        ({"note": "a\u0000b"}, "NUL character"),
+        ({"a\u0000b": 1}, "NUL character"),
+        ({"note": "\ud800"}, "unpaired surrogate"),
+        ({"list": [{"deep": ["ok", "\udfff"]}]}, "unpaired surrogate"),
+        ({"\ud800": 1}, "unpaired surrogate"),
+    ],
+)
+def test_event_properties_with_a_nul_or_a_lone_surrogate_are_refused_naming_the_event(api, properties, message):
+    ok = {"id": "ok", "type": "web_visit", "email": "ok@example.com", "properties": {"emoji": "\U0001f600"}}
+    bad = {"id": "bad", "type": "web_visit", "email": "a@example.com", "properties": properties}
+    response = post(api, {"events": [ok, bad]})
+    assert response.status_code == 400, response.content
+    body = response.json()
+    assert "events[1].properties" in body["detail"] and "nothing was stored" in body["detail"]
+    assert message in " ".join(body["errors"]["events[1]"]["properties"])
+    assert not Event.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("event", "field"),
+    [
+        ({"id": "1", "type": "\ud800", "email": "a@example.com"}, "type"),
+        ({"id": "1", "type": "web_visit", "email": "a@example.com", "\ud800": 1}, "non_field_errors"),
+    ],
+)
+def test_a_lone_surrogate_echoed_in_an_error_message_is_a_400_not_a_500(api, event, field):
+    response = post(api, event)
+    assert response.status_code == 400
+    assert "\\ud800" in response.content.decode()  # escaped in the JSON, not raw
+    assert field in response.json()["errors"]["events[0]"]
+
+
 def test_a_batch_over_500_events_is_refused(api):
     events = [{"id": str(i), "type": "web_visit", "email": f"p{i}@example.com"} for i in range(501)]
     response = post(api, {"events": events})

@@ -24,6 +24,20 @@ REFUSED_FIELDS = {
     "score_engagement": "Scores are computed from the lead definition; they cannot be set.",
 }
 OWNER_REFUSED = "Only a sales manager (within their team) or an admin assigns leads."
+# Text facts are stored exactly as sent, leading and trailing whitespace included, as an import stores
+# them: DRF's CharField would otherwise strip() them, Unicode spaces and separators too. Phone and website
+# (and email, normalised by the services) are trimmed, here by DRF and in an import by the cleaner.
+TEXT_KEPT_AS_SENT = (
+    "first_name",
+    "last_name",
+    "title",
+    "company_name",
+    "company_domain",
+    "industry",
+    "country",
+    "region",
+    "need",
+)
 
 
 class LeadSerializer(serializers.ModelSerializer):
@@ -99,6 +113,7 @@ class LeadWriteSerializer(serializers.ModelSerializer):
     class Meta:
         model = Lead
         fields = sorted(EDITABLE_FIELDS)
+        extra_kwargs = {name: {"trim_whitespace": False} for name in TEXT_KEPT_AS_SENT}
 
     def validate(self, data):
         data = super().validate(data)

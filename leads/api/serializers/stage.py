@@ -20,7 +20,8 @@ class RejectSerializer(StageActionSerializer):
     reason = serializers.CharField(max_length=50, help_text="A rejection reason code of the active definition.")
     comment = serializers.CharField(max_length=2000)
     referral_name = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
-    referral_email = serializers.EmailField(required=False, default="", allow_blank=True)
+    # No default="": the schema would give a `format: email` field a default that is not an email.
+    referral_email = serializers.EmailField(required=False, allow_blank=True)
     referral_title = serializers.CharField(max_length=200, required=False, default="", allow_blank=True)
     duplicate_of = serializers.IntegerField(min_value=1, max_value=2**63 - 1, required=False, allow_null=True)
 

@@ -73,7 +73,7 @@ class LeadRejectView(StageActionView):
             comment=data["comment"],
             expected_stage=data.get("expected_stage"),
             referral_name=data["referral_name"],
-            referral_email=data["referral_email"],
+            referral_email=data.get("referral_email", ""),
             referral_title=data["referral_title"],
             duplicate_of=data.get("duplicate_of"),
         )
