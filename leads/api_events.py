@@ -19,7 +19,7 @@ from leadops.errors import ApplicationError
 from leads.api.parsers import JSONParser
 from leads.models import EventType
 from leads.roles import Role, has_role, is_admin
-from leads.services.events import EventInput, event_scope, events_record
+from leads.services.events import PERSON_PROPERTIES, EventInput, event_scope, events_record
 
 EVENT_FIELDS = {"id", "type", "email", "lead_id", "occurred_at", "properties"}
 KNOWN_FIELDS = ", ".join(sorted(EVENT_FIELDS))
@@ -115,6 +115,11 @@ class EventSerializer(serializers.Serializer):
             raise serializers.ValidationError(problem)
         if len(json.dumps(value, default=str)) > MAX_PROPERTIES_BYTES:
             raise serializers.ValidationError("properties is larger than 16 KiB.")
+        for key, _field, limit in PERSON_PROPERTIES:
+            if isinstance(value.get(key), str) and len(value[key]) > limit:
+                raise serializers.ValidationError(
+                    f"properties.{key} is {len(value[key])} characters; a new lead's {key} holds at most {limit}."
+                )
         return value
 
     def validate(self, data: dict) -> dict:

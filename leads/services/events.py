@@ -384,9 +384,19 @@ PERSON_PROPERTIES = (
 )
 
 
+# Only the phone is trimmed, as the import and the API trim it; other text is kept exactly as sent (the API
+# refuses a value longer than its field, so nothing is cut here).
+TRIMMED_PERSON_PROPERTIES = frozenset({"phone"})
+
+
 def _person_fields(properties: dict[str, Any]) -> dict[str, str]:
-    return {
-        name: properties[key].strip()[:limit]
-        for key, name, limit in PERSON_PROPERTIES
-        if isinstance(properties.get(key), str) and properties[key].strip()
-    }
+    fields = {}
+    for key, name, limit in PERSON_PROPERTIES:
+        value = properties.get(key)
+        if not isinstance(value, str) or not value.strip():
+            continue
+        if key in TRIMMED_PERSON_PROPERTIES:
+            value = value.strip()
+        if len(value) <= limit:
+            fields[name] = value
+    return fields

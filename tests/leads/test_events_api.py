@@ -281,3 +281,11 @@ def test_a_hand_over_that_raises_after_commit_still_answers_202(client, monkeypa
     response = post(client, {"id": "after-commit", "type": "web_visit", "email": "a@example.com"})
     assert response.status_code == 202
     assert Event.objects.get().status == "received"
+
+
+def test_an_event_person_property_longer_than_the_lead_field_is_refused_not_cut(api):
+    event = {"id": "long", "type": "form_fill", "email": "long@example.com", "properties": {"first_name": "A" * 151}}
+    response = post(api, {"events": [event]})
+    assert response.status_code == 400, response.content
+    assert "properties.first_name is 151 characters" in " ".join(response.json()["errors"]["events[0]"]["properties"])
+    assert not Event.objects.exists()

@@ -355,3 +355,26 @@ def test_a_hand_over_marks_the_events_queued_and_sends_only_those_still_pending(
     pending.refresh_from_db()
     assert pending.status == EventStatus.QUEUED and pending.attempts == 1 and pending.handed_at is not None
     assert Event.objects.get(pk=done.pk).attempts == 0
+
+
+def test_an_inquiry_made_from_an_event_keeps_its_text_as_sent_and_trims_only_the_phone(marketer, handovers):
+    record(
+        marketer,
+        EventInput(
+            key="f2",
+            type="form_fill",
+            email="spaced@lead.example",
+            properties={
+                "first_name": "\u2029Ada\u2029",
+                "company": " Engines\u00a0Ltd ",
+                "phone": " +44 20 7946 0000 ",
+            },
+        ),
+    )
+    events_process(event_ids=list(Event.objects.values_list("pk", flat=True)))
+    lead = Lead.objects.get(email="spaced@lead.example")
+    assert (lead.first_name, lead.company_name, lead.phone) == (
+        "\u2029Ada\u2029",
+        " Engines\u00a0Ltd ",
+        "+44 20 7946 0000",
+    )
