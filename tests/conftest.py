@@ -39,6 +39,21 @@ def pytest_configure(config):
         )
 
 
+def pytest_collection_modifyitems(config, items):
+    """Refuse `serialized_rollback`: a test asks for `migrated_data` instead (that fixture says why)."""
+    serialized = [
+        item.nodeid
+        for item in items
+        if any(marker.kwargs.get("serialized_rollback") for marker in item.iter_markers("django_db"))
+        or "django_db_serialized_rollback" in getattr(item, "fixturenames", ())
+    ]
+    if serialized:
+        raise pytest.UsageError(
+            "serialized_rollback fails after another transactional test (duplicate content types); "
+            f"use the migrated_data fixture instead in: {', '.join(serialized)}"
+        )
+
+
 @pytest.fixture
 def migrated_data(transactional_db):
     """Put back what the data migrations install (role groups, the default definition) for a transactional test.
