@@ -2,6 +2,15 @@
 
 A re-score writes only the score columns (score, grade, score_fit, score_engagement, scored_at) and only
 on rows whose values changed, so it never overwrites a concurrent edit of any other field of a lead.
+
+Lock order everywhere: lead rows (in primary-key order), then their dirty marks (`ScoreDirty`), then the
+rows the sales-ready hand-off touches (see leads.services.assignment). An edit locks its lead and then
+writes the lead's dirty mark (leads.services.lead_edit); the activity trigger inserts marks after the
+activity's foreign key has share-locked the lead. So a scorer locks the leads it writes before it touches
+their marks or scores them: the dirty-lead scorer claims only leads no one holds (SKIP LOCKED; a lead being
+edited keeps its mark for the next run) and only then deletes their marks, and a re-score of an id range
+or list locks its leads in primary-key order before its UPDATE, whose own row order follows the query plan.
+Claiming marks first and updating leads second deadlocked with an edit ("deadlock detected").
 """
 
 from __future__ import annotations
@@ -122,12 +131,29 @@ def _write_python(*, version: ULDVersion, now: dt.datetime, leads: list[Lead]) -
     return changed, candidates
 
 
+def _leads_lock(*, lead_filter: Sql) -> None:
+    """Lock the leads matching `lead_filter` in primary-key order, as the module's lock order says.
+
+    FOR NO KEY UPDATE is the lock the score UPDATE takes anyway: inserting an activity (whose foreign key
+    only share-locks the lead) still goes ahead during a re-score.
+    """
+    sql = Sql().add(f"SELECT l.id FROM {Lead._meta.db_table} l WHERE ").extend(lead_filter)  # noqa: S608 - a model's table
+    sql.add(" ORDER BY l.id FOR NO KEY UPDATE")
+    with connection.cursor() as cursor:
+        cursor.execute(sql.text, sql.params)
+
+
 def _score(
-    *, version: ULDVersion, now: dt.datetime, lead_ids: list[int] | None = None, id_bounds=None
+    *, version: ULDVersion, now: dt.datetime, lead_ids: list[int] | None = None, id_bounds=None, locked: bool = False
 ) -> tuple[int, int]:
-    """Re-score the given leads (a list, or an inclusive id range); hand the sales-ready ones to routing."""
+    """Re-score the given leads (a list, or an inclusive id range); hand the sales-ready ones to routing.
+
+    Locks the leads first unless the caller already holds them (`locked`); call inside a transaction.
+    """
     if connection.vendor == "postgresql":
         lead_filter = id_list(lead_ids) if lead_ids is not None else id_range(*id_bounds)
+        if not locked:
+            _leads_lock(lead_filter=lead_filter)
         changed, candidates = _write_sql(version=version, now=now, lead_filter=lead_filter)
     else:
         leads = (
@@ -220,11 +246,19 @@ def leads_score(*, lead_ids: list[int]) -> int:
 
 
 def _dirty_claim(limit: int) -> list[int]:
+    """Lock up to `limit` marked leads nobody else holds (in primary-key order), delete their marks, return them.
+
+    Leads first, marks second (the module's lock order); the leads stay locked until the caller commits.
+    FOR UPDATE, the lock the sales-ready hand-off takes later in the same transaction: taking it now skips
+    a lead whose new activity is still uncommitted (that writer waits for this mark otherwise), instead of
+    upgrading to it later while that writer waits on us.
+    """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
-                "DELETE FROM scoring_scoredirty WHERE lead_id IN (SELECT lead_id FROM scoring_scoredirty "
-                "ORDER BY lead_id LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING lead_id",
+                "WITH claimed AS MATERIALIZED (SELECT l.id FROM leads_lead l JOIN scoring_scoredirty d "
+                "ON d.lead_id = l.id ORDER BY l.id LIMIT %s FOR UPDATE OF l SKIP LOCKED) "
+                "DELETE FROM scoring_scoredirty d USING claimed WHERE d.lead_id = claimed.id RETURNING d.lead_id",
                 [limit],
             )
             return sorted(row[0] for row in cursor.fetchall())
@@ -247,7 +281,7 @@ def score_dirty_process(*, batch_size: int = DIRTY_BATCH, max_batches: int = 50)
             ids = _dirty_claim(batch_size)
             if not ids:
                 break
-            changed += _score(version=version, now=timezone.now(), lead_ids=ids)[0]
+            changed += _score(version=version, now=timezone.now(), lead_ids=ids, locked=True)[0]
     return changed
 
 

@@ -6,10 +6,13 @@ import os
 import shutil
 
 import pytest
+from django.apps import apps as django_apps
+from django.contrib.auth.models import Group
 
 from leadops.cache import cache_failures_forget
 from leads.queue_policy import policy_cache_clear
 from leads.roles import Role
+from scoring.defaults import default_definition_seed
 from tests.factories import LeadFactory, TeamFactory, UserFactory
 from tests.redis_support import PrivateRedis
 
@@ -65,6 +68,36 @@ def pytest_configure(config):
             f"CI is set but not {', '.join(missing)}: CI runs the suite on PostgreSQL and Redis "
             "(.ci/run starts them and sets DATABASE_URL and REDIS_URL)."
         )
+
+
+def pytest_collection_modifyitems(config, items):
+    """Refuse `serialized_rollback`: a test asks for `migrated_data` instead (that fixture says why)."""
+    serialized = [
+        item.nodeid
+        for item in items
+        if any(marker.kwargs.get("serialized_rollback") for marker in item.iter_markers("django_db"))
+        or "django_db_serialized_rollback" in getattr(item, "fixturenames", ())
+    ]
+    if serialized:
+        raise pytest.UsageError(
+            "serialized_rollback fails after another transactional test (duplicate content types); "
+            f"use the migrated_data fixture instead in: {', '.join(serialized)}"
+        )
+
+
+@pytest.fixture
+def migrated_data(transactional_db):
+    """Put back what the data migrations install (role groups, the default definition) for a transactional test.
+
+    Every transactional test ends with a flush, which keeps only what post_migrate recreates (content types,
+    permissions), so the next one finds no groups and no definition. Tests ask for this fixture instead of
+    `serialized_rollback`: that restores a copy kept on a context-local connection, which collides with the
+    content types post_migrate recreated after an earlier flush (duplicate key), and which a test run in
+    another context (a live-server or browser test) silently does without.
+    """
+    for role in Role:
+        Group.objects.get_or_create(name=role.value)
+    default_definition_seed(django_apps.get_model)
 
 
 @pytest.fixture

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import importlib
+import os
 import re
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -95,13 +98,40 @@ def test_procfile_runs_web_worker_and_beat():
     entries = _procfile()
 
     assert set(entries) == {"web", "worker", "beat"}
-    assert "runserver" in entries["web"]
     assert "$PORT" in entries["web"]
     worker = shlex.split(entries["worker"])
     # The worker yields the CPU to the web server (background work must not slow the pages).
     assert worker[:3] == ["nice", "-n", "10"]
     assert worker[3:5] == ["celery", "-A"] and worker[6] == "worker"
     assert shlex.split(entries["beat"])[3] == "beat"
+
+
+def _option(words: list[str], name: str) -> int:
+    assert name in words, f"{name} is not given: {' '.join(words)}"
+    return int(words[words.index(name) + 1])
+
+
+def test_make_run_serves_the_web_with_a_fixed_number_of_threads_hence_of_database_connections():
+    web = shlex.split(_procfile()["web"])
+
+    # runserver starts a thread (and a database connection) per request, without a bound.
+    assert web[0] == "gunicorn" and "runserver" not in web
+    assert 1 <= _option(web, "--workers") * _option(web, "--threads") <= 16
+
+
+def test_compose_web_runs_a_fixed_number_of_workers():
+    web = _command_words(_compose()["services"]["web"]["command"])
+
+    assert 1 <= _option(web, "--workers") * (_option(web, "--threads") if "--threads" in web else 1) <= 16
+
+
+def test_developer_settings_keep_no_database_connection_open_between_requests():
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_CONN_MAX_AGE"}
+    env |= {"DATABASE_URL": "postgres://leadops@127.0.0.1:5432/leadops", "DJANGO_SETTINGS_MODULE": ""}
+    code = "from leadops.settings import local; print(local.DATABASES['default']['CONN_MAX_AGE'])"
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, check=True)
+
+    assert out.stdout.strip() == "0"
 
 
 @pytest.mark.parametrize("process", ["web", "worker", "beat"])

@@ -70,6 +70,7 @@ def lead_update(*, lead: Lead, by, changes: dict[str, Any]) -> Lead:
             Lead.objects.filter(pk=locked.pk).update(**changes, updated_at=timezone.now())
     except IntegrityError as exc:
         raise ApplicationError("Another lead has this email address.", code="duplicate") from exc
+    # The lead is locked above, before its dirty mark is written: the lock order of scoring.services.
     ScoreDirty.objects.bulk_create([ScoreDirty(lead_id=locked.pk)], ignore_conflicts=True)
     lead.refresh_from_db()
     return lead

@@ -18,7 +18,7 @@ from leads.models import ImportJob, ImportStatus, Lead
 from leads.services.imports import run as import_run
 from tests.factories import DEMO_PASSWORD, CampaignFactory, LeadFactory
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
@@ -30,7 +30,9 @@ def import_page(chromium_browser, live_server):
     context.close()
 
 
-def test_marketer_imports_a_show_list_end_to_end(import_page, live_server, marketer, monkeypatch, tmp_path, settings):
+def test_marketer_imports_a_show_list_end_to_end(
+    import_page, live_server, migrated_data, marketer, monkeypatch, tmp_path, settings
+):
     settings.MEDIA_ROOT = tmp_path / "media"
     enqueued: list[int] = []
     monkeypatch.setattr(import_run, "_enqueue", enqueued.append)

@@ -56,12 +56,12 @@ def _children(pid: int) -> list[int]:
 
 
 @pytest.mark.celery_worker
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(
     not (os.environ.get("REDIS_URL") and os.environ.get("DATABASE_URL", "").startswith("postgres")),
     reason="needs PostgreSQL and Redis for a worker process",
 )
-def test_worker_killed_mid_import_resumes_to_exact_counts(marketer, tmp_path, settings):
+def test_worker_killed_mid_import_resumes_to_exact_counts(migrated_data, marketer, tmp_path, settings):
     settings.MEDIA_ROOT = tmp_path
     db = connection.settings_dict
     env = {
