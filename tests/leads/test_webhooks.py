@@ -469,3 +469,41 @@ def test_a_webhook_url_with_a_port_out_of_range_is_refused_by_name(admin_user, s
     with pytest.raises(ApplicationError, match="port 99999"):
         webhook_endpoint_create(by=admin_user, name="CRM", url="http://localhost:99999/", stages=["sql"])
     assert not WebhookEndpoint.objects.exists()
+
+
+def test_delivery_connects_to_the_address_that_was_checked_not_a_second_lookup(
+    admin_user, receiver, sent, settings, monkeypatch
+):
+    """DNS rebinding: the check is answered a public address, a second lookup would get 127.0.0.1."""
+    settings.LEADOPS_WEBHOOK_ALLOW_PRIVATE = False
+    port = receiver.server.server_address[1]
+    answers = ["93.184.215.14", "93.184.215.14"]  # at creation and at the attempt's check; then loopback
+    real_getaddrinfo = socket.getaddrinfo
+    real_create_connection = socket.create_connection
+    connected_to: list[tuple[str, int]] = []
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host != "crm.example":
+            return real_getaddrinfo(host, port, *args, **kwargs)
+        address = answers.pop(0) if answers else "127.0.0.1"
+        return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, port))]
+
+    def create_connection(address, *args, **kwargs):
+        connected_to.append(address)
+        if address[0] == "93.184.215.14":  # the public host, which this test does not reach
+            raise ConnectionRefusedError(111, "Connection refused")
+        return real_create_connection(address, *args, **kwargs)
+
+    monkeypatch.setattr(webhooks_service.socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(webhooks_service.socket, "create_connection", create_connection)
+    endpoint = webhook_endpoint_create(by=admin_user, name="CRM", url=f"http://crm.example:{port}/hook", stages=["sql"])
+    receiver.secret = endpoint.secret
+    to_sql(LeadFactory())
+    delivery = WebhookDelivery.objects.get(endpoint=endpoint)
+
+    assert webhook_delivery_attempt(delivery_id=delivery.pk) is True
+    delivery.refresh_from_db()
+    assert receiver.requests == []
+    assert connected_to == [("93.184.215.14", port)]
+    assert delivery.response_code is None and "refused" in delivery.error.lower()
+    assert WebhookAttempt.objects.get(delivery=delivery).error == delivery.error
