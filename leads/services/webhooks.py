@@ -17,6 +17,7 @@ import ipaddress
 import json
 import random
 import socket
+import ssl
 import time
 import urllib.error
 import urllib.request
@@ -58,8 +59,16 @@ def webhook_url_check(*, url: str) -> None:
     Every address the host resolves to must be public (not loopback, private, link-local, reserved or
     multicast), and so must every IPv4 address an IPv6 answer embeds (NAT64, 6to4, Teredo, mapped,
     IPv4-compatible), so a webhook cannot be pointed at the database or a cloud metadata service. Checked
-    on creation and again, resolving the host anew, before each attempt (DNS may change in between).
+    on creation and again, resolving the host anew, before each attempt (DNS may change in between); the
+    attempt then connects to the addresses that check passed, never to a second lookup's.
     """
+    host, port = _url_host_port(url)
+    if not settings.LEADOPS_WEBHOOK_ALLOW_PRIVATE:
+        _addresses_vetted(host=host, port=port, allow_private=False)
+
+
+def _url_host_port(url: str) -> tuple[str, int]:
+    """Return the URL's host name and port, or refuse a URL that is not http(s) with a host and a port."""
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"}:
         raise ApplicationError("A webhook URL must start with http:// or https://.")
@@ -73,19 +82,28 @@ def webhook_url_check(*, url: str) -> None:
     except ValueError:
         port_text = parts.netloc.rpartition(":")[2]
         raise ApplicationError(f"The webhook URL's port {port_text} is not a port (1 to 65535).")
-    if settings.LEADOPS_WEBHOOK_ALLOW_PRIVATE:
-        return
+    return host, port
+
+
+def _addresses_vetted(*, host: str, port: int, allow_private: bool) -> list[tuple[str, int]]:
+    """Resolve the host once; return its (address, port) pairs, refusing all if one is not public."""
     try:
         infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
     except (socket.gaierror, UnicodeError, ValueError):
         raise ApplicationError(f"The webhook host {host} does not resolve.")
+    addresses: list[tuple[str, int]] = []
     for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%")[0])
-        refused = _address_refused(address)
-        if refused:
-            raise ApplicationError(
-                f"The webhook host {host} is a private or local address ({refused}); webhooks go to public hosts only."
-            )
+        sockaddr = (info[4][0], info[4][1])
+        if not allow_private:
+            refused = _address_refused(ipaddress.ip_address(sockaddr[0].split("%")[0]))
+            if refused:
+                raise ApplicationError(
+                    f"The webhook host {host} is a private or local address ({refused}); "
+                    "webhooks go to public hosts only."
+                )
+        if sockaddr not in addresses:
+            addresses.append(sockaddr)
+    return addresses
 
 
 # IPv6 prefixes that only carry an IPv4 address to a translator or relay: the IPv4 address decides.
@@ -329,8 +347,9 @@ def _post(*, endpoint: WebhookEndpoint, delivery: WebhookDelivery, timeout: floa
     )
     started = time.monotonic()
     try:
-        webhook_url_check(url=endpoint.url)
-        with _OPENER.open(request, timeout=timeout) as response:
+        host, port = _url_host_port(endpoint.url)
+        addresses = _addresses_vetted(host=host, port=port, allow_private=settings.LEADOPS_WEBHOOK_ALLOW_PRIVATE)
+        with _opener_pinned(addresses).open(request, timeout=timeout) as response:
             code, text = response.status, response.read(BODY_EXCERPT)
         error = ""
     except urllib.error.HTTPError as exc:
@@ -358,7 +377,77 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None
 
 
-_OPENER = urllib.request.build_opener(_NoRedirects)
+def _connect_pinned(addresses: list[tuple[str, int]], timeout: float | None) -> socket.socket:
+    """Connect to the first of the vetted addresses that answers; a literal address needs no lookup."""
+    errors: list[OSError] = []
+    for address in addresses:
+        try:
+            return socket.create_connection(address, timeout)
+        except OSError as exc:
+            errors.append(exc)
+    if not errors:
+        raise OSError("The webhook host has no address to connect to.")
+    raise errors[-1]
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """An HTTP connection to vetted addresses: the URL's host name is only the Host header."""
+
+    def __init__(self, host: str, *, addresses: list[tuple[str, int]], **kwargs) -> None:
+        super().__init__(host, **kwargs)
+        self.addresses = addresses
+
+    def connect(self) -> None:
+        self.sock = _connect_pinned(self.addresses, self.timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """An HTTPS connection to vetted addresses; SNI and the certificate check use the URL's host name."""
+
+    def __init__(self, host: str, *, addresses: list[tuple[str, int]], context: ssl.SSLContext, **kwargs) -> None:
+        super().__init__(host, context=context, **kwargs)
+        self.addresses = addresses
+        self.tls_context = context
+
+    def connect(self) -> None:
+        sock = _connect_pinned(self.addresses, self.timeout)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock = self.tls_context.wrap_socket(sock, server_hostname=self.host)
+
+
+class _PinnedHTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, addresses: list[tuple[str, int]]) -> None:
+        super().__init__()
+        self.addresses = addresses
+
+    def http_open(self, req):
+        return self.do_open(_PinnedHTTPConnection, req, addresses=self.addresses)
+
+
+class _PinnedHTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, addresses: list[tuple[str, int]]) -> None:
+        super().__init__()
+        self.addresses = addresses
+
+    def https_open(self, req):
+        # The default context verifies the certificate chain and that it names the host.
+        context = ssl.create_default_context()
+        context.set_alpn_protocols(["http/1.1"])
+        return self.do_open(_PinnedHTTPSConnection, req, addresses=self.addresses, context=context)
+
+
+def _opener_pinned(addresses: list[tuple[str, int]]) -> urllib.request.OpenerDirector:
+    """Return an opener that connects only to these addresses, follows no redirect and uses no proxy.
+
+    No proxy: a proxy would resolve the host name itself, after the check, and connect wherever it says.
+    """
+    return urllib.request.build_opener(
+        urllib.request.ProxyHandler({}),
+        _NoRedirects,
+        _PinnedHTTPHandler(addresses),
+        _PinnedHTTPSHandler(addresses),
+    )
 
 
 @transaction.atomic

@@ -7,10 +7,12 @@ import hashlib
 import hmac
 import json
 import socket
+import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import trustme
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -36,7 +38,7 @@ from tests.factories import CampaignFactory, LeadFactory
 class Receiver:
     """A local HTTP receiver on 127.0.0.1 that checks signatures and answers from a script of codes."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self.secret = ""
         self.script: list[int] = []
         self.requests: list[dict] = []
@@ -67,6 +69,8 @@ class Receiver:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/leadops"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
@@ -469,3 +473,126 @@ def test_a_webhook_url_with_a_port_out_of_range_is_refused_by_name(admin_user, s
     with pytest.raises(ApplicationError, match="port 99999"):
         webhook_endpoint_create(by=admin_user, name="CRM", url="http://localhost:99999/", stages=["sql"])
     assert not WebhookEndpoint.objects.exists()
+
+
+def test_delivery_connects_to_the_address_that_was_checked_not_a_second_lookup(
+    admin_user, receiver, sent, settings, monkeypatch
+):
+    """DNS rebinding: the check is answered a public address, a second lookup would get 127.0.0.1."""
+    settings.LEADOPS_WEBHOOK_ALLOW_PRIVATE = False
+    port = receiver.server.server_address[1]
+    answers = ["93.184.215.14", "93.184.215.14"]  # at creation and at the attempt's check; then loopback
+    real_getaddrinfo = socket.getaddrinfo
+    real_create_connection = socket.create_connection
+    connected_to: list[tuple[str, int]] = []
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host != "crm.example":
+            return real_getaddrinfo(host, port, *args, **kwargs)
+        address = answers.pop(0) if answers else "127.0.0.1"
+        return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, port))]
+
+    def create_connection(address, *args, **kwargs):
+        connected_to.append(address)
+        if address[0] == "93.184.215.14":  # the public host, which this test does not reach
+            raise ConnectionRefusedError(111, "Connection refused")
+        return real_create_connection(address, *args, **kwargs)
+
+    monkeypatch.setattr(webhooks_service.socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(webhooks_service.socket, "create_connection", create_connection)
+    endpoint = webhook_endpoint_create(by=admin_user, name="CRM", url=f"http://crm.example:{port}/hook", stages=["sql"])
+    receiver.secret = endpoint.secret
+    to_sql(LeadFactory())
+    delivery = WebhookDelivery.objects.get(endpoint=endpoint)
+
+    assert webhook_delivery_attempt(delivery_id=delivery.pk) is True
+    delivery.refresh_from_db()
+    assert receiver.requests == []
+    assert connected_to == [("93.184.215.14", port)]
+    assert delivery.response_code is None and "refused" in delivery.error.lower()
+    assert WebhookAttempt.objects.get(delivery=delivery).error == delivery.error
+
+
+@pytest.fixture
+def tls_receiver(tmp_path, monkeypatch, settings):
+    """An HTTPS receiver on 127.0.0.1 with a certificate for crm.example, which the sender trusts.
+
+    crm.example resolves to 127.0.0.1 (private hosts are allowed, as in local development), so a delivery
+    connects to 127.0.0.1 and must still send crm.example as SNI and check the certificate against it.
+    """
+    settings.LEADOPS_WEBHOOK_ALLOW_PRIVATE = True
+    authority = trustme.CA()
+    authority.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "ca.pem"))  # read when the sender makes its context
+    real_getaddrinfo = socket.getaddrinfo
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        return real_getaddrinfo("127.0.0.1" if host.endswith(".example") else host, port, *args, **kwargs)
+
+    monkeypatch.setattr(webhooks_service.socket, "getaddrinfo", getaddrinfo)
+    servers: list[Receiver] = []
+
+    def start(*, certificate_for: str) -> Receiver:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        authority.issue_cert(certificate_for).configure_cert(context)
+        context.sni_callback = lambda sock, name, ctx: server.server_names.append(name)
+        server = Receiver(tls=context)
+        server.server_names = []
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+def test_an_https_delivery_checks_the_certificate_and_sends_sni_for_the_host_name_not_the_address(
+    admin_user, tls_receiver, sent
+):
+    receiver = tls_receiver(certificate_for="crm.example")
+    port = receiver.server.server_address[1]
+    endpoint = webhook_endpoint_create(
+        by=admin_user, name="CRM", url=f"https://crm.example:{port}/hook", stages=["sql"]
+    )
+    receiver.secret = endpoint.secret
+    to_sql(LeadFactory())
+    delivery = WebhookDelivery.objects.get(endpoint=endpoint)
+
+    assert webhook_delivery_attempt(delivery_id=delivery.pk) is True
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.response_code, delivery.error) == (DeliveryStatus.SUCCEEDED, 200, "")
+    assert receiver.server_names == ["crm.example"]
+    assert receiver.requests[0]["headers"]["Host"] == f"crm.example:{port}" and receiver.requests[0]["valid"]
+
+
+def test_an_https_delivery_to_a_certificate_for_another_host_is_refused(admin_user, tls_receiver, sent):
+    receiver = tls_receiver(certificate_for="other.example")
+    port = receiver.server.server_address[1]
+    endpoint = webhook_endpoint_create(
+        by=admin_user, name="CRM", url=f"https://crm.example:{port}/hook", stages=["sql"]
+    )
+    to_sql(LeadFactory())
+    delivery = WebhookDelivery.objects.get(endpoint=endpoint)
+
+    assert webhook_delivery_attempt(delivery_id=delivery.pk) is True
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.PENDING and delivery.response_code is None
+    assert "CERTIFICATE_VERIFY_FAILED" in delivery.error and "crm.example" in delivery.error
+    assert receiver.requests == []
+
+
+def test_the_https_connection_wraps_the_checked_address_with_the_host_name_as_server_hostname(receiver):
+    wrapped: list[dict] = []
+
+    class Context(ssl.SSLContext):
+        def wrap_socket(self, sock, **kwargs):
+            wrapped.append({"peer": sock.getpeername(), **kwargs})
+            return sock
+
+    port = receiver.server.server_address[1]
+    connection = webhooks_service._PinnedHTTPSConnection(
+        "crm.example", port=port, addresses=[("127.0.0.1", port)], context=Context(ssl.PROTOCOL_TLS_CLIENT), timeout=5
+    )
+    connection.connect()
+    connection.close()
+    assert wrapped == [{"peer": ("127.0.0.1", port), "server_hostname": "crm.example"}]
