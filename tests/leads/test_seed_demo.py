@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -92,3 +93,18 @@ def test_seed_demo_leaves_scores_a_rescore_does_not_move():
     run.refresh_from_db()
     assert (run.status, run.leads_changed, run.leads_qualified) == (RescoreRun.Status.FINISHED, 0, 0)
     assert _scores() == seeded
+
+
+def test_demo_grades_agree_with_stages():
+    demo_seed(leads=1000, now=dt.datetime(2025, 6, 2, 9, 30, tzinfo=dt.UTC))
+
+    # The ULD routes grade A to a rep: every lead waiting for sales (MQL, SAL) is A by the engine's own score.
+    waiting = Counter(Lead.objects.filter(stage__in=[Stage.MQL, Stage.SAL]).values_list("grade", flat=True))
+    assert waiting["A"] > 0 and set(waiting) == {"A"}
+
+    # An inquiry graded A would have been routed: none is. Few are nearly there (B); most are C or D.
+    inquiries = Counter(Lead.objects.filter(stage=Stage.INQUIRY).values_list("grade", flat=True))
+    total = sum(inquiries.values())
+    assert total > 100 and inquiries["A"] == 0
+    assert 0.05 <= inquiries["B"] / total <= 0.15
+    assert inquiries["C"] > inquiries["B"] and inquiries["D"] > inquiries["B"]
