@@ -4,13 +4,20 @@ A re-score writes only the score columns (score, grade, score_fit, score_engagem
 on rows whose values changed, so it never overwrites a concurrent edit of any other field of a lead.
 
 Lock order everywhere: lead rows (in primary-key order), then their dirty marks (`ScoreDirty`), then the
-rows the sales-ready hand-off touches (see leads.services.assignment). An edit locks its lead and then
-writes the lead's dirty mark (leads.services.lead_edit); the activity trigger inserts marks after the
-activity's foreign key has share-locked the lead. So a scorer locks the leads it writes before it touches
-their marks or scores them: the dirty-lead scorer claims only leads no one holds (SKIP LOCKED; a lead being
-edited keeps its mark for the next run) and only then deletes their marks, and a re-score of an id range
-or list locks its leads in primary-key order before its UPDATE, whose own row order follows the query plan.
-Claiming marks first and updating leads second deadlocked with an edit ("deadlock detected").
+rows the sales-ready hand-off touches (see leads.services.assignment).
+
+One lock mode on leads everywhere: FOR NO KEY UPDATE (`Lead.objects.locked()`, or the SQL below), never
+FOR UPDATE. A lead's key never changes; FOR UPDATE would also block the FOR KEY SHARE that a child row's
+foreign key takes on its lead when the child's transaction commits (Django's foreign keys are deferred),
+so a scorer holding a lead FOR UPDATE and waiting for a row such a transaction holds (a nurture step's
+enrolment, a dirty mark) deadlocked with it, and so did a hand-off upgrading the chunk's NO KEY UPDATE.
+
+An edit locks its lead and then writes the lead's dirty mark (leads.services.lead_edit). So a scorer locks
+the leads it writes before it touches their marks or scores them: the dirty-lead scorer claims only leads
+no one holds (SKIP LOCKED; a lead being edited keeps its mark for the next run) and only then deletes
+their marks, and a re-score of an id range or list locks its leads in primary-key order before its
+UPDATE, whose own row order follows the query plan. Claiming marks first and updating leads second
+deadlocked with an edit ("deadlock detected").
 """
 
 from __future__ import annotations
@@ -134,8 +141,9 @@ def _write_python(*, version: ULDVersion, now: dt.datetime, leads: list[Lead]) -
 def _leads_lock(*, lead_filter: Sql) -> None:
     """Lock the leads matching `lead_filter` in primary-key order, as the module's lock order says.
 
-    FOR NO KEY UPDATE is the lock the score UPDATE takes anyway: inserting an activity (whose foreign key
-    only share-locks the lead) still goes ahead during a re-score.
+    FOR NO KEY UPDATE, the one lead lock mode (see the module docstring) and the lock the score UPDATE
+    takes anyway: inserting an activity (whose foreign key only share-locks the lead) still goes ahead
+    during a re-score.
     """
     sql = Sql().add(f"SELECT l.id FROM {Lead._meta.db_table} l WHERE ").extend(lead_filter)  # noqa: S608 - a model's table
     sql.add(" ORDER BY l.id FOR NO KEY UPDATE")
@@ -248,16 +256,15 @@ def leads_score(*, lead_ids: list[int]) -> int:
 def _dirty_claim(limit: int) -> list[int]:
     """Lock up to `limit` marked leads nobody else holds (in primary-key order), delete their marks, return them.
 
-    Leads first, marks second (the module's lock order); the leads stay locked until the caller commits.
-    FOR UPDATE, the lock the sales-ready hand-off takes later in the same transaction: taking it now skips
-    a lead whose new activity is still uncommitted (that writer waits for this mark otherwise), instead of
-    upgrading to it later while that writer waits on us.
+    Leads first, marks second (the module's lock order); the leads stay locked until the caller commits,
+    FOR NO KEY UPDATE like every lead lock (the module docstring says why), which the sales-ready
+    hand-off later in the same transaction takes again without waiting.
     """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
                 "WITH claimed AS MATERIALIZED (SELECT l.id FROM leads_lead l JOIN scoring_scoredirty d "
-                "ON d.lead_id = l.id ORDER BY l.id LIMIT %s FOR UPDATE OF l SKIP LOCKED) "
+                "ON d.lead_id = l.id ORDER BY l.id LIMIT %s FOR NO KEY UPDATE OF l SKIP LOCKED) "
                 "DELETE FROM scoring_scoredirty d USING claimed WHERE d.lead_id = claimed.id RETURNING d.lead_id",
                 [limit],
             )

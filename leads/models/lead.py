@@ -71,6 +71,17 @@ class Grade(models.TextChoices):
 class LeadQuerySet(models.QuerySet):
     """Refuses bulk writes of `stage` outside the lifecycle service (which logs every change)."""
 
+    def locked(self, **kwargs) -> LeadQuerySet:
+        """Lock the selected leads until the transaction ends, the one way every writer locks a lead.
+
+        FOR NO KEY UPDATE: a lead's primary key never changes, and FOR UPDATE would also block the FOR KEY
+        SHARE that a child row's foreign key takes on its lead; a writer holding a lead FOR UPDATE while
+        waiting for a row that such a transaction holds deadlocks with it, and so does a transaction that
+        upgrades its own NO KEY UPDATE to it. Only `of` the lead rows, whatever the query joins. The lock
+        order is in scoring.services. Ignored where the database has no row locks (SQLite).
+        """
+        return self.select_for_update(no_key=True, of=("self",), **kwargs)
+
     def update(self, **kwargs):
         if "stage" in kwargs:
             check_stage_write("QuerySet.update(stage=...)")

@@ -2,7 +2,8 @@
 
 Every change of owner writes an `AssignmentLog` row and starts the SLA clock (first touch due within the
 policy's business hours of the new owner's team). Lock order everywhere: lead rows (in primary-key
-order), then the team's round-robin row.
+order), then the team's round-robin row. Leads are locked FOR NO KEY UPDATE (`Lead.objects.locked()`),
+as everywhere (scoring.services says why).
 """
 
 from __future__ import annotations
@@ -137,7 +138,7 @@ def lead_assign_auto(
     the unassigned pool for a manager.
     """
     at = at or timezone.now()
-    locked = Lead.objects.select_for_update().get(pk=lead.pk)
+    locked = Lead.objects.locked().get(pk=lead.pk)
     if locked.owner_id is not None and not replace_owner:
         lead.owner_id = locked.owner_id
         return locked.owner
@@ -182,7 +183,7 @@ def lead_claim(*, lead: Lead, by, at: dt.datetime | None = None) -> Lead:
                 code="conflict",
             )
         raise ApplicationError(f"A lead in stage {current.get_stage_display()} cannot be claimed.")
-    locked = Lead.objects.select_for_update().get(pk=lead.pk)
+    locked = Lead.objects.locked().get(pk=lead.pk)
     locked.owner_id = None  # so the log records it came from the pool
     _set_owner(lead=locked, to=by, by=by, kind=AssignmentKind.CLAIM, reason="Claimed from the pool", at=at)
     lead.refresh_from_db()
@@ -218,7 +219,7 @@ def leads_reassign(*, lead_ids: Iterable[int], to_user, by, reason: str = "", at
     if len(visible) != len(ids):
         raise ApplicationError(f"{len(ids) - len(visible)} of these leads are not yours to reassign; nothing moved.")
     moved = 0
-    for lead in Lead.objects.filter(pk__in=ids).order_by("pk").select_for_update():
+    for lead in Lead.objects.filter(pk__in=ids).order_by("pk").locked():
         if lead.owner_id == to_user.pk:
             continue
         if lead.stage not in ASSIGNABLE:

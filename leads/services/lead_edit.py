@@ -43,7 +43,7 @@ def lead_update(*, lead: Lead, by, changes: dict[str, Any]) -> Lead:
     unknown = sorted(set(changes) - EDITABLE_FIELDS)
     if unknown:
         raise ApplicationError(f"These fields cannot be edited here: {', '.join(unknown)}.")
-    locked = lead_scope(user=by).select_for_update(of=("self",)).filter(pk=lead.pk).first()
+    locked = lead_scope(user=by).locked().filter(pk=lead.pk).first()
     if locked is None:
         raise ApplicationError("No such lead.", code="not_found")
     changes = dict(changes)

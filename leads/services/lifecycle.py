@@ -78,7 +78,7 @@ def lead_stage_change(
     (owner on assignment, amount on a win). `uld_version` is logged on moves the definition made.
     """
     at = at or timezone.now()
-    locked = Lead.objects.select_for_update().get(pk=lead.pk)
+    locked = Lead.objects.locked().get(pk=lead.pk)
     if expected_stage is not None and locked.stage != expected_stage:
         raise ApplicationError(
             f"This lead is now {_label(locked.stage)} (it was {_label(expected_stage)} when you opened it); "

@@ -43,7 +43,7 @@ TOUCH_OUTCOMES = {
 
 def _lock_for(*, lead: Lead, by) -> Lead:
     """Lock the lead and check `by` may work it: its owner, a manager of its team, or an admin."""
-    locked = lead_scope(user=by).select_for_update(of=("self",)).filter(pk=lead.pk).first()
+    locked = lead_scope(user=by).locked().filter(pk=lead.pk).first()
     if locked is None:
         raise ApplicationError("This lead is not in your queue.", code="not_found")
     if is_admin(by) or has_role(by, Role.SALES_MANAGER):

@@ -202,7 +202,7 @@ def sla_enforce(*, now: dt.datetime | None = None, limit: int = 500) -> SlaRun:
 @transaction.atomic
 def lead_reclaim(*, lead_id: int, before: dt.datetime, now: dt.datetime) -> bool:
     """Take an untouched lead back from its owner and reassign it (to the pool if nobody else can take it)."""
-    lead = Lead.objects.select_for_update().filter(_untouched(before), pk=lead_id).first()
+    lead = Lead.objects.locked().filter(_untouched(before), pk=lead_id).first()
     if lead is None:
         return False
     previous = lead.owner

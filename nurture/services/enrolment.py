@@ -46,7 +46,7 @@ def enrolment_create(
     track = Track.objects.get(pk=track.pk)
     if track.status != Track.Status.ACTIVE:
         raise ApplicationError(f"The track {track.name!r} is not active; activate it before enrolling leads.")
-    locked = Lead.objects.select_for_update().get(pk=lead.pk)
+    locked = Lead.objects.locked().get(pk=lead.pk)
     name = locked.display_name
     if locked.stage not in ENROLLABLE:
         raise ApplicationError(f"{name} is {locked.get_stage_display()}: sales is working it, so it is not enrolled.")
@@ -212,7 +212,7 @@ def leads_graded_route(*, limit: int = 500) -> int:
     routed = 0
     for lead_id in list(candidates):
         with transaction.atomic():
-            lead = Lead.objects.select_for_update().get(pk=lead_id)
+            lead = Lead.objects.locked().get(pk=lead_id)
             if lead.stage != Stage.INQUIRY or lead.owner_id is not None:
                 continue
             lead_route(lead=lead, uld_version=version, grade=lead.grade)

@@ -53,7 +53,7 @@ def apply_policies(
     changed: list[Lead] = []
     records: list[ImportChange] = []
     fields: set[str] = set()
-    for lead in Lead.objects.filter(pk__in=list(matched)).order_by("pk").select_for_update():
+    for lead in Lead.objects.filter(pk__in=list(matched)).order_by("pk").locked():
         row = matched[lead.pk]
         before, after = _apply_policy(job, lead, row)
         if after:

@@ -52,10 +52,7 @@ def import_job_undo(*, job: ImportJob, by) -> dict[str, Any]:
 
 
 def _undo_batch(job: ImportJob, changes: list[ImportChange], report: dict[str, Any]) -> None:
-    leads = {
-        lead.pk: lead
-        for lead in Lead.objects.filter(pk__in=[c.lead_id for c in changes]).order_by("pk").select_for_update()
-    }
+    leads = {lead.pk: lead for lead in Lead.objects.filter(pk__in=[c.lead_id for c in changes]).order_by("pk").locked()}
     worked = _worked_since(job, changes, leads)
     deleted: list[int] = []
     untouched: list[int] = []
