@@ -104,11 +104,21 @@ class ScoreHistory(models.Model):
 
 
 class ScoreDirty(models.Model):
-    """A lead with activity not yet scored. Filled by a database trigger on activity inserts, so every
-    writer (forms, imports, the API, nurture, bulk loads) marks leads without remembering to. The import
-    skips it for the new leads it scores in the same transaction (scoring.services.dirty_marks_skip)."""
+    """A mark that a lead has activity (or an edit) not yet scored.
 
-    lead = models.OneToOneField("leads.Lead", primary_key=True, on_delete=models.CASCADE, related_name="+")
+    Filled by a database trigger on activity inserts, so every writer (forms, imports, the API, nurture,
+    bulk loads) marks leads without remembering to. The import skips it for the new leads it scores in the
+    same transaction (scoring.services.dirty_marks_skip).
+
+    Append-only: a writer always inserts a mark of its own, never "if none exists" (a unique lead with
+    ON CONFLICT DO NOTHING, as before), and the scorer deletes only the marks its statement can see. A mark
+    whose transaction has not committed is invisible to the scorer, so it survives and the lead is scored
+    again next run. With one mark per lead, a writer whose insert found a committed mark added none, the
+    scorer deleted that mark and scored without the writer's uncommitted activity, and the activity was
+    then left unscored until the nightly re-score. So a lead may have several marks.
+    """
+
+    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="+")  # the scorer's lookup
     marked_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:

@@ -18,6 +18,14 @@ no one holds (SKIP LOCKED; a lead being edited keeps its mark for the next run) 
 their marks, and a re-score of an id range or list locks its leads in primary-key order before its
 UPDATE, whose own row order follows the query plan. Claiming marks first and updating leads second
 deadlocked with an edit ("deadlock detected").
+
+Dirty marks are append-only (`ScoreDirty`): every writer inserts a mark of its own and the scorer deletes
+only the marks its statement sees, so writers take no lock and never wait on one another or on the
+scorer. An activity's foreign key share-locks its lead only when its transaction commits (Django's foreign
+keys are deferred), so the scorer can claim a lead whose new activity it cannot see yet; that activity's
+mark is just as invisible to it, survives its delete, and has the lead scored again next run. With one mark
+per lead (ON CONFLICT DO NOTHING), the scorer deleted the committed mark the writer's insert had found and
+the activity went unscored until the nightly re-score.
 """
 
 from __future__ import annotations
@@ -227,11 +235,11 @@ def leads_mark_dirty_from(*, cursor, table: str, where: str = "TRUE") -> None:
 
     PostgreSQL only; for the leads whose activities were inserted with the dirty marks skipped but that
     the caller does not score itself. `table` and `where` are the caller's constants, never user input.
+    Always new marks, even for a lead that has one: marks are append-only (the module docstring says why).
     """
     cursor.execute(
         "INSERT INTO scoring_scoredirty (lead_id, marked_at) "  # noqa: S608 - the caller's constant names
-        f"SELECT DISTINCT lead_id, now() FROM {table} WHERE {where} ORDER BY lead_id "
-        "ON CONFLICT (lead_id) DO NOTHING"
+        f"SELECT DISTINCT lead_id, now() FROM {table} WHERE {where} ORDER BY lead_id"
     )
 
 
@@ -258,19 +266,26 @@ def _dirty_claim(limit: int) -> list[int]:
 
     Leads first, marks second (the module's lock order); the leads stay locked until the caller commits,
     FOR NO KEY UPDATE like every lead lock (the module docstring says why), which the sales-ready
-    hand-off later in the same transaction takes again without waiting.
+    hand-off later in the same transaction takes again without waiting. Deletes only the marks this
+    statement sees: one a writer has not committed yet survives for the next run (marks are append-only).
     """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
-                "WITH claimed AS MATERIALIZED (SELECT l.id FROM leads_lead l JOIN scoring_scoredirty d "
-                "ON d.lead_id = l.id ORDER BY l.id LIMIT %s FOR NO KEY UPDATE OF l SKIP LOCKED) "
+                "WITH claimed AS MATERIALIZED (SELECT l.id FROM leads_lead l "
+                "WHERE l.id IN (SELECT d.lead_id FROM scoring_scoredirty d) "
+                "ORDER BY l.id LIMIT %s FOR NO KEY UPDATE OF l SKIP LOCKED) "
                 "DELETE FROM scoring_scoredirty d USING claimed WHERE d.lead_id = claimed.id RETURNING d.lead_id",
                 [limit],
             )
-            return sorted(row[0] for row in cursor.fetchall())
-    ids = list(ScoreDirty.objects.order_by("lead_id").values_list("lead_id", flat=True)[:limit])
-    ScoreDirty.objects.filter(lead_id__in=ids).delete()
+            # A lead whose marks another scorer deleted meanwhile returns none: that scorer scored it.
+            return sorted({row[0] for row in cursor.fetchall()})
+    ids = list(ScoreDirty.objects.order_by("lead_id").values_list("lead_id", flat=True).distinct()[:limit])
+    mark_ids = list(ScoreDirty.objects.filter(lead_id__in=ids).values_list("pk", flat=True))
+    # A lead may have many marks (one per activity here: SQLite has no statement triggers), and SQLite
+    # limits a statement's parameters.
+    for start in range(0, len(mark_ids), DIRTY_BATCH):
+        ScoreDirty.objects.filter(pk__in=mark_ids[start : start + DIRTY_BATCH]).delete()
     return ids
 
 

@@ -151,7 +151,8 @@ def demo_seed(*, leads: int = 3000, seed: int = 42, now: dt.datetime | None = No
     created = leads_bulk_create_with_history(leads=objs, histories=histories, reason="Demo data")
     # The activities hold the lead objects, which have their ids now.
     Activity.objects.bulk_create(activities, batch_size=2000)
-    # The leads were scored from these very activities: the trigger's marks would only re-score them.
+    # The leads were scored from these very activities: the trigger's marks would only re-score them. Every
+    # mark of these leads is this transaction's own (the leads are new), so all of them go.
     ScoreDirty.objects.filter(lead_id__in=[lead.pk for lead in created]).delete()
     # The nurture tracks the default ULD routes name, and some nurture leads already on their way.
     default_tracks_ensure(owner=users["marketer"])

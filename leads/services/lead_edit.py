@@ -71,6 +71,7 @@ def lead_update(*, lead: Lead, by, changes: dict[str, Any]) -> Lead:
     except IntegrityError as exc:
         raise ApplicationError("Another lead has this email address.", code="duplicate") from exc
     # The lead is locked above, before its dirty mark is written: the lock order of scoring.services.
-    ScoreDirty.objects.bulk_create([ScoreDirty(lead_id=locked.pk)], ignore_conflicts=True)
+    # Always a new mark, even if the lead has one: marks are append-only (scoring.models.ScoreDirty).
+    ScoreDirty.objects.create(lead_id=locked.pk)
     lead.refresh_from_db()
     return lead

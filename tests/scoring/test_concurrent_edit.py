@@ -139,11 +139,6 @@ def test_nurture_step_claimed_while_a_rescore_hands_the_lead_to_sales_neither_de
     assert Delivery.objects.filter(enrolment=enrolment).count() == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known: the activity's foreign key share-locks the lead only at commit (deferred), so the dirty "
-    "scorer cannot see an uncommitted activity and deletes the mark it would have needed",
-)
 @pytest.mark.django_db(transaction=True)
 def test_dirty_scorer_leaves_a_lead_whose_new_activity_is_uncommitted_marked_for_its_next_run(migrated_data):
     lead = _sales_ready_once_scored()
@@ -163,15 +158,19 @@ def test_dirty_scorer_leaves_a_lead_whose_new_activity_is_uncommitted_marked_for
 
     writer = in_thread(webinar_recorded, pid=pid, done=done, errors=errors)
     assert recorded.wait(10)
-    # The writer's dirty mark found the existing one and added nothing: had the scorer taken the lead and
-    # deleted that mark, it would have scored without the webinar and left no mark for it.
+    # The activity's foreign key share-locks the lead only at commit (deferred), so nothing stops the scorer
+    # taking the lead and scoring it without the webinar it cannot see yet. It deletes only the marks it
+    # sees: the writer's own mark, uncommitted, survives it. Before marks were append-only, the writer's
+    # mark found the existing one and added nothing, so the scorer deleted the only mark the lead had.
     score_dirty_process()
-    assert ScoreDirty.objects.filter(lead_id=lead.pk).exists()
+    # It took the lead: the committed mark is gone, and the writer's is not visible here yet.
+    assert not ScoreDirty.objects.filter(lead_id=lead.pk).exists()
     lead.refresh_from_db()
     assert lead.score_engagement == engagement
     go_on.set()
     writer.join(15)
     assert not errors
+    assert ScoreDirty.objects.filter(lead_id=lead.pk).exists()
     score_dirty_process()
     lead.refresh_from_db()
     assert lead.score_engagement > engagement
