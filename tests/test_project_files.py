@@ -134,6 +134,14 @@ def test_developer_settings_keep_no_database_connection_open_between_requests():
     assert out.stdout.strip() == "0"
 
 
+def test_an_empty_database_url_means_the_sqlite_file_as_an_unset_one_does(tmp_path):
+    env = {**os.environ, "DATABASE_URL": "", "LEADOPS_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": ""}
+    code = "from leadops.settings import local; d = local.DATABASES['default']; print(d['ENGINE'], d['NAME'])"
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, check=True)
+
+    assert out.stdout.split() == ["django.db.backends.sqlite3", str(tmp_path / "leadops.sqlite3")]
+
+
 @pytest.mark.parametrize("process", ["web", "worker", "beat"])
 def test_procfile_commands_name_importable_modules(process):
     _assert_names_real_modules(_command_words(_procfile()[process]))

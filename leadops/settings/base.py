@@ -89,11 +89,11 @@ TEMPLATES = [
     },
 ]
 
-# DATABASE_URL selects PostgreSQL (or anything dj-database-url knows); unset means a SQLite file under var/.
+# DATABASE_URL selects PostgreSQL (or anything dj-database-url knows); unset or empty means a SQLite file
+# under var/ (`DATABASE_URL= make run` is the usual way to say "not PostgreSQL this time").
 DATABASES = {
-    "default": dj_database_url.config(
-        env="DATABASE_URL",
-        default=f"sqlite:///{VAR_DIR / 'leadops.sqlite3'}",
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'leadops.sqlite3'}",
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
         conn_health_checks=True,
     )
